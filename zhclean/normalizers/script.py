@@ -1,0 +1,65 @@
+"""Traditional → Simplified conversion with OpenCC, recording the original script."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import opencc
+
+from zhclean.document import Document
+from zhclean.pipeline.base import PipelineStep
+
+SCRIPTS = ("hans", "hant", "mixed")
+
+# Share of script-specific characters that must be Traditional (or Simplified) before a
+# document counts as one script rather than ``mixed``.
+_DOMINANT = 0.9
+
+
+@cache
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(f"{config}.json")
+
+
+def to_simplified(text: str) -> str:
+    """Convert ``text`` to Simplified Chinese (OpenCC ``t2s``)."""
+    return _converter("t2s").convert(text)
+
+
+def _changed_chars(original: str, converted: str) -> int:
+    if len(original) == len(converted):
+        return sum(1 for a, b in zip(original, converted, strict=True) if a != b)
+    return len(set(original) - set(converted))
+
+
+def detect_script(text: str, simplified: str | None = None) -> str:
+    """Classify ``text`` as ``hans``, ``hant`` or ``mixed``.
+
+    Counts characters that ``t2s`` would change (Traditional-only) against characters that
+    ``s2t`` would change (Simplified-only). Characters shared by both scripts say nothing.
+    """
+    if simplified is None:
+        simplified = to_simplified(text)
+    n_trad = _changed_chars(text, simplified)
+    if n_trad == 0:
+        return "hans"
+    n_simp = _changed_chars(text, _converter("s2t").convert(text))
+    share_trad = n_trad / (n_trad + n_simp)
+    if share_trad >= _DOMINANT:
+        return "hant"
+    if share_trad <= 1 - _DOMINANT:
+        return "hans"
+    return "mixed"
+
+
+class ScriptConverter(PipelineStep):
+    """Record the document's script, then convert its text to Simplified."""
+
+    name = "convert"
+
+    def process(self, doc: Document) -> None:
+        simplified = to_simplified(doc.text)
+        doc.script = detect_script(doc.text, simplified)
+        self.count(f"script.{doc.script}")
+        self.count("chars_converted", _changed_chars(doc.text, simplified))
+        doc.text = simplified

@@ -1,0 +1,44 @@
+"""Protected spans: URLs, e-mail addresses, domains, versions, decimals and percentages.
+
+Their dots and colons are not punctuation, so the normalizer leaves them alone, the
+splitter never breaks inside them and the tokenizer emits each one as a single token.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TLD = (
+    "com|cn|net|org|gov|edu|info|biz|io|co|uk|jp|hk|tw|mo|sg|us|de|fr|ru|kr|tv|cc|me|mil|int|"
+    "top|xyz|site|online|name|asia|au|ca|in|it|nl|es|se|ch"
+)
+
+PROTECTED_RE = re.compile(
+    r"""
+    (?:https?|ftp)://[^\s<>"'，。！？；、（）【】《》“”‘’「」]+          # URL with scheme
+  | [A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+                # e-mail
+  | (?<![A-Za-z0-9@.\-])(?:www\.)?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*
+      \.(?:"""
+    + _TLD
+    + r""")(?![A-Za-z0-9\-])(?:/[^\s<>"'，。！？；、（）【】《》“”‘’「」]*)?  # domain, optional path
+  | (?<![A-Za-z0-9.])[vV]\d+(?:[.．]\d+)+[A-Za-z]?(?![\d.])                 # v2.0, v2.3.1
+  | (?<![A-Za-z0-9.．])\d+(?:[.．]\d+)+(?:[%％‰])?(?![\d])                   # 1.789, 3.2.1, 99.7%
+  | (?<![A-Za-z0-9.．])\d+[%％‰]                                            # 47%
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+# Characters without which no protected span can occur: a cheap pre-check.
+_TRIGGERS = re.compile(r"[.．@%％‰:/]")
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) offsets of every protected span in ``text``."""
+    if not _TRIGGERS.search(text):
+        return []
+    return [m.span() for m in PROTECTED_RE.finditer(text)]
+
+
+def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
+    """True when offset ``pos`` lies inside one of ``spans`` (a short list)."""
+    return any(start <= pos < end for start, end in spans)
