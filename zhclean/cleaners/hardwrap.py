@@ -1,0 +1,101 @@
+"""Hard-wrap repair and paragraph assembly.
+
+Some pages were typeset at a fixed width: every line of a paragraph is cut at the same
+display width, mid-sentence. Those breaks are not sentence boundaries, so they are joined
+before splitting; a line clearly shorter than the width ends its paragraph.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+
+from zhclean.document import Document
+from zhclean.pipeline.base import PipelineStep
+
+MIN_WRAP_WIDTH = 16
+# A wrapped line may fall short of the width by a wide character or a word that did not fit.
+WIDTH_TOLERANCE = 4
+MIN_WRAPPED_LINES = 5
+MIN_WRAPPED_SHARE = 0.5
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: wide and full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def detect_wrap_width(lines: list[str]) -> int | None:
+    """The fixed width the lines were wrapped at, or None if they were not hard-wrapped."""
+    widths = [display_width(line) for line in lines if line]
+    long = [w for w in widths if w >= MIN_WRAP_WIDTH]
+    if len(long) < MIN_WRAPPED_LINES:
+        return None
+    counts = Counter(long)
+    best_width, best_size = None, 0
+    for w in counts:
+        size = sum(c for v, c in counts.items() if w - WIDTH_TOLERANCE <= v <= w)
+        if size > best_size or (size == best_size and best_width is not None and w > best_width):
+            best_width, best_size = w, size
+    if best_size < max(MIN_WRAPPED_LINES, MIN_WRAPPED_SHARE * len(widths)):
+        return None
+    # Lines wider than the wrap width would mean the text was not wrapped at all.
+    if sum(1 for w in widths if w > best_width + 2) > 0.1 * len(widths):
+        return None
+    return best_width
+
+
+def _join(left: str, right: str) -> str:
+    if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum():
+        return f"{left} {right}"
+    return left + right
+
+
+def repair_hard_wraps(run: list[str], width: int | None) -> list[str]:
+    """Join the lines of ``run`` (consecutive lines, no gaps) that were broken at ``width``."""
+    if width is None or len(run) < 2:
+        return list(run)
+    paragraphs: list[str] = []
+    current = run[0]
+    full = display_width(run[0]) >= width - WIDTH_TOLERANCE
+    for line in run[1:]:
+        if full:
+            current = _join(current, line)
+        else:
+            paragraphs.append(current)
+            current = line
+        full = display_width(line) >= width - WIDTH_TOLERANCE
+    paragraphs.append(current)
+    return paragraphs
+
+
+class ParagraphAssembler(PipelineStep):
+    """Join the kept lines into paragraphs, repair hard wraps, and record the removals."""
+
+    name = "assemble"
+
+    def process(self, doc: Document) -> None:
+        runs: list[list[str]] = [[]]
+        for line in doc.lines:
+            if line.kept and line.text:
+                runs[-1].append(line.text)
+            elif runs[-1]:
+                runs.append([])
+        width = detect_wrap_width([t for run in runs for t in run])
+        paragraphs = [p for run in runs for p in repair_hard_wraps(run, width)]
+        if width is not None:
+            self.count("docs_hard_wrapped")
+            self.count("lines_joined", sum(len(r) for r in runs) - len(paragraphs))
+        doc.paragraphs = paragraphs
+        doc.text = "\n".join(paragraphs)
+        doc.removed.extend(
+            (ln.removed_by, ln.text) for ln in doc.lines if ln.removed_by and ln.text
+        )
+        if not doc.text:
+            doc.reject(
+                "strip_boilerplate",
+                "empty_after_boilerplate",
+                "no content left after boilerplate removal: the file is all navigation, "
+                "link lists or metadata",
+                f"{len(doc.removed)} lines removed",
+            )

@@ -1,0 +1,127 @@
+"""Line-quality features: what rules cannot name, the shape of a line can tell.
+
+Article prose is long, mostly Han and punctuated; menus, link lists, tag clouds and
+calendars are runs of short unpunctuated lines with separators. These features feed
+the main-content block search in :mod:`zhclean.cleaners.boilerplate`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from zhclean.chars import HAN_RANGES
+
+_HAN_RE = re.compile(f"[{HAN_RANGES}]")
+_ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
+_CLAUSE_PUNCT_RE = re.compile(r"[，。！？；：、,!?;]|(?<=[A-Za-z])[.](?=\s|$)")
+_TERMINAL = frozenset("。！？!?….；;")
+_CLOSING_QUOTES = "”」』’\"'"
+# A trailing parenthetical ("（组图）", "(5451)") does not end a sentence; look before it.
+_TRAILING_PAREN_RE = re.compile(r"\s*[(（][^()（）]{0,20}[)）]\s*$")
+_SEPARATOR_RE = re.compile(r"[|｜»›]|>>|(?:^|\s)[>·•/\-]\s")
+_BULLET_RE = re.compile(r"^(?:[·•●◆◇■□▪▫►▶➤→\-*]|\d{1,2}[.、)]?\s*·|\d{1,2}\.\s|\[\d{1,3}\])\s*")
+_TEASER_END_RE = re.compile(r"(?:\.{3}|…{1,2}|。{3})\s*[)）\]】]?$")
+# "(5451)" after a title: a view/comment count, the mark of a ranking list.
+_COUNTED_RE = re.compile(r"[(（]\d{1,7}[)）]\s*$")
+_DATE_ONLY_RE = re.compile(
+    r"^[\[(（]?\s*(?:\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/月]\d{1,2}日?)"
+    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*[\])）]?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineFeatures:
+    n_chars: int
+    n_han: int
+    n_alnum: int
+    n_clause_punct: int
+    ends_terminal: bool
+    n_separators: int
+    bullet: bool
+    teaser: bool
+    counted: bool
+    date_only: bool
+
+    @property
+    def n_content(self) -> int:
+        """Han characters plus ASCII letters and digits: what the text is made of."""
+        return self.n_han + self.n_alnum
+
+    @property
+    def is_prose(self) -> bool:
+        """Plainly article prose: long, punctuated, mostly Han. Rules must not drop it."""
+        return (
+            self.n_han >= 20
+            and self.n_clause_punct >= 2
+            and self.n_han >= 0.5 * self.n_chars
+            and not self.teaser
+        )
+
+    @property
+    def is_good(self) -> bool:
+        """Looks like a sentence of running text (Chinese or English)."""
+        if self.teaser or self.counted or self.n_separators >= 3:
+            return False
+        if self.n_han >= 10 and (self.ends_terminal or self.n_clause_punct >= 2):
+            return True
+        if self.n_han >= 40 and self.n_clause_punct >= 1:
+            return True
+        return self.n_han < 10 and self.n_chars >= 80 and self.n_clause_punct >= 2
+
+    @property
+    def is_link_like(self) -> bool:
+        """A short unpunctuated line: a menu item, a link title, a tag."""
+        if self.is_good:
+            return False
+        return (
+            self.bullet
+            or self.teaser
+            or self.counted
+            or self.date_only
+            or (self.n_chars <= 40 and self.n_clause_punct <= 1 and not self.ends_terminal)
+        )
+
+
+def line_features(text: str) -> LineFeatures:
+    """Compute :class:`LineFeatures` for one stripped line."""
+    n_alnum = sum(len(run) for run in _ALNUM_RUN_RE.findall(text))
+    stripped = text.rstrip()
+    core = stripped
+    while True:
+        shorter = _TRAILING_PAREN_RE.sub("", core)
+        if shorter == core:
+            break
+        core = shorter
+    # A closing quote ends a sentence only when a terminator sits inside it (…。” ).
+    core = core.rstrip(_CLOSING_QUOTES)
+    return LineFeatures(
+        n_chars=len(text),
+        n_han=len(_HAN_RE.findall(text)),
+        n_alnum=n_alnum,
+        n_clause_punct=len(_CLAUSE_PUNCT_RE.findall(text)),
+        ends_terminal=bool(core) and core[-1] in _TERMINAL and not _TEASER_END_RE.search(stripped),
+        n_separators=len(_SEPARATOR_RE.findall(text)),
+        bullet=bool(_BULLET_RE.match(text)),
+        teaser=bool(_TEASER_END_RE.search(stripped)),
+        counted=bool(_COUNTED_RE.search(stripped)),
+        date_only=bool(_DATE_ONLY_RE.match(stripped)),
+    )
+
+
+def block_weight(f: LineFeatures) -> float:
+    """Contribution of a kept line to the main-content block score.
+
+    Prose counts by its size; short link-like lines cost, so that a run of menu items
+    or link titles separates the article from whatever lies beyond it.
+    """
+    if f.n_chars == 0:
+        return 0.0
+    if f.is_good:
+        return float(f.n_content)
+    if f.is_link_like:
+        return -2.0 - min(f.n_content, 30) / 10
+    if f.n_content < 4:
+        return -1.0
+    # punctuated but short, or long but unpunctuated: neutral-ish evidence
+    return 0.2 * f.n_content if f.n_clause_punct else -1.0

@@ -1,0 +1,240 @@
+"""Metadata extraction: title, publication time, source and author.
+
+The stripper has already found the lines that carry metadata and the fields their rules
+captured (``Line.fields``). This stage ranks those candidates by how reliable their kind
+of evidence is and by where they sit relative to the main content, validates them, and
+removes a byline that sits alone under the heading.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from zhclean.cleaners.boilerplate import TITLE_HEADING, TITLE_REPEAT
+from zhclean.cleaners.quality import line_features
+from zhclean.document import Document, Line
+from zhclean.extractors.dates import find_dates, find_year_month
+from zhclean.pipeline.base import PipelineStep
+
+AUTHOR_LINE = "meta.author_line"
+AUTHOR_LINE_REASON = (
+    "a lone name line under the heading is the byline; it becomes the author column"
+)
+
+MIN_DATE = datetime(1949, 1, 1)
+
+# Lines whose dates belong to other pages (link lists, archives, calendars).
+_FOREIGN_DATE_RULES = (
+    "bp.archive",
+    "bp.calendar",
+    "bp.related_links",
+    "bp.further_reading",
+    "bp.recommend",
+    "bp.comments",
+    "bp.teaser",
+    "bp.copyright",
+    "bp.icp",
+)
+_LABELLED_DATE_RULES = ("meta.", "bp.post_footer")
+
+_NAME_LINE_RE = re.compile(
+    r"^(?:[\u3400-\u9fff·]{2,4}(?:[、，,\s]+[\u3400-\u9fff·]{2,4}){0,4}|[A-Za-z][A-Za-z0-9_\-]{2,24})$"
+)
+_NOT_NAMES = frozenset(
+    [
+        "首页",
+        "正文",
+        "摘要",
+        "前言",
+        "导语",
+        "引言",
+        "编者按",
+        "目录",
+        "简介",
+        "概述",
+        "正文",
+        "全文",
+        "返回",
+        "更多",
+        "登录",
+        "注册",
+        "搜索",
+        "评论",
+        "留言",
+        "分享",
+        "收藏",
+        "打印",
+        "关闭",
+        "推荐",
+        "热点",
+        "专题",
+        "视频",
+        "图片",
+        "新闻",
+        "要闻",
+        "原创",
+        "转载",
+        "同人连载",
+        "连载",
+        "Abstract",
+        "Introduction",
+        "Home",
+        "Search",
+        "Login",
+    ]
+)
+# A lone line ending like this names a site or an organisation, not a person.
+_ORG_SUFFIX_RE = re.compile(
+    r"(?:网|报|社|台|刊|站|院|部|局|委|会|厅|处|所|中心|集团|公司|频道|论坛|社区|博客|首页|专栏|新闻|在线)$"
+)
+_AUTHOR_JUNK_RE = re.compile(r"[=<>\"'{}]|^\d+$|^https?:")
+_AUTHOR_CUT_RE = re.compile(
+    r"\s*(?:阅读|浏览|点击|评论|来源|发布|时间|日期|编辑|责任编辑|[(（]\d).*$"
+)
+_SINGLE_HAN_SPACED_RE = re.compile(r"^[\u3400-\u9fff](?:\s[\u3400-\u9fff])+$")
+
+# Evidence ranks (lower wins) for author candidates by field name.
+_AUTHOR_FIELDS = {"author": 0, "reporter": 1, "editor": 3}
+
+
+def _clean_name(value: str) -> str | None:
+    value = _AUTHOR_CUT_RE.sub("", value.strip(" ：:[]【】"))
+    value = value.strip(" ：:[]【】")
+    while (
+        value
+        and value[-1] in ")）"
+        and value.count("(") + value.count("（") < value.count(")") + value.count("）")
+    ):
+        value = value[:-1].rstrip()
+    if _SINGLE_HAN_SPACED_RE.match(value):
+        value = value.replace(" ", "")
+    if not value or len(value) > 40 or _AUTHOR_JUNK_RE.search(value):
+        return None
+    return value
+
+
+def _plausible_date(dt: datetime, now: datetime) -> bool:
+    return MIN_DATE <= dt <= now + timedelta(days=1)
+
+
+class MetadataExtractor(PipelineStep):
+    """Fill ``title``, ``published_at`` (+ precision), ``source_name`` and ``author``."""
+
+    name = "extract_metadata"
+
+    def __init__(self, now: datetime | None = None) -> None:
+        super().__init__()
+        self.now = now
+
+    def process(self, doc: Document) -> None:
+        lines = doc.lines
+        now = self.now or datetime.now()
+        start, end = doc.content_span or (len(lines), len(lines))
+        doc.title = self._title(lines)
+        self._published_at(doc, lines, start, end, now)
+        doc.source_name = self._first_field(lines, "source", end)
+        doc.author = self._author(lines, start, end)
+        for name in ("title", "published_at", "source_name", "author"):
+            if getattr(doc, name) is not None:
+                self.count(f"found.{name}")
+
+    @staticmethod
+    def _title(lines: list[Line]) -> str | None:
+        for line in lines:
+            if line.removed_by == TITLE_HEADING:
+                return (line.fields or {}).get("title", line.text)
+        return None
+
+    def _published_at(
+        self, doc: Document, lines: list[Line], start: int, end: int, now: datetime
+    ) -> None:
+        """Rank date evidence: a dateline or byline above the article, then a labelled
+        post footer (发表于 …), then any date above the article, then a year-month."""
+        datelines: list[tuple[datetime, str]] = []
+        labelled: list[tuple[datetime, str]] = []
+        embedded: list[tuple[datetime, str]] = []
+        year_month: list[tuple[datetime, str]] = []
+        for i, line in enumerate(lines):
+            rid = line.removed_by or ""
+            if not line.text or rid.startswith(_FOREIGN_DATE_RULES):
+                continue
+            fields = line.fields or {}
+            text = fields.get("date") or line.text
+            parsed = [(dt, p) for _, dt, p in find_dates(text) if _plausible_date(dt, now)]
+            if parsed:
+                if rid.startswith(_LABELLED_DATE_RULES) and i < start:
+                    datelines.append(parsed[0])
+                elif rid.startswith(_LABELLED_DATE_RULES):
+                    labelled.append(parsed[0])
+                elif i < start:
+                    embedded.append(parsed[0])
+                continue
+            ym = find_year_month(text) if ("date" in fields or i < start or i > end) else None
+            if ym and _plausible_date(ym[0], now) and ("date" in fields or "(" in text):
+                year_month.append(ym)
+        for candidates in (datelines, labelled, embedded, year_month):
+            if candidates:
+                doc.published_at, doc.published_at_precision = candidates[0]
+                return
+
+    @staticmethod
+    def _first_field(lines: list[Line], name: str, end: int) -> str | None:
+        for i, line in enumerate(lines):
+            value = (line.fields or {}).get(name)
+            if value and i <= end + 5:
+                value = value.strip(" []【】")
+                if value:
+                    return value
+        return None
+
+    def _author(self, lines: list[Line], start: int, end: int) -> str | None:
+        candidates: list[tuple[int, int, str]] = []  # (rank, line index, name)
+        for i, line in enumerate(lines):
+            for field_name, rank in _AUTHOR_FIELDS.items():
+                value = (line.fields or {}).get(field_name)
+                name = _clean_name(value) if value else None
+                if name:
+                    candidates.append((rank, i, name))
+        byline = self._name_under_heading(lines, start)
+        if byline is not None:
+            candidates.append((2, byline, lines[byline].text))
+        if not candidates:
+            return None
+        candidates.sort()
+        rank, first, name = candidates[0]
+        names = [name]
+        # A byline split over adjacent lines (本报实习生 A / 本报记者 B C) names everyone.
+        for r, i, other in candidates[1:]:
+            if r == rank and 0 < i - first <= 4 and other not in names:
+                names.append(other)
+        return " ".join(names)
+
+    @staticmethod
+    def _name_under_heading(lines: list[Line], start: int) -> int | None:
+        """Index of a lone name line right under a heading, at the top of the article."""
+        for i in range(1, min(start, len(lines))):
+            line = lines[i]
+            if (
+                not line.text
+                or not _NAME_LINE_RE.match(line.text)
+                or line.text in _NOT_NAMES
+                or _ORG_SUFFIX_RE.search(line.text)
+            ):
+                continue
+            if line.removed_by not in (None, "quality.outside_main"):
+                continue
+            prev = next((k for k in range(i - 1, -1, -1) if lines[k].text), None)
+            if prev is None:
+                continue
+            p = lines[prev]
+            # under the in-page heading, or under the page title when the article follows
+            after_title = p.removed_by == TITLE_REPEAT or (
+                p.removed_by == TITLE_HEADING and start - i <= 6
+            )
+            heading_like = line_features(p.text).n_han >= 4 and not p.text.endswith("。")
+            near_start = 0 < start - i <= 3 and heading_like
+            if after_title or near_start:
+                line.removed_by = AUTHOR_LINE
+                return i
+        return None
