@@ -14,6 +14,7 @@ class Rejection:
     check: str
     reason: str
     detail: str = ""
+    failure_case: str | None = None
 
 
 @dataclass(slots=True)
@@ -73,7 +74,9 @@ class Document:
     def rejected(self) -> bool:
         return self.rejection is not None
 
-    def reject(self, stage: str, check: str, reason: str, detail: str = "") -> None:
+    def reject(
+        self, stage: str, check: str, reason: str, detail: str = "", failure_case: str | None = None
+    ) -> None:
         """Route this document to quarantine; later stages pass it through untouched."""
         if self.rejection is None:
-            self.rejection = Rejection(stage, check, reason, detail)
+            self.rejection = Rejection(stage, check, reason, detail, failure_case)

@@ -75,6 +75,18 @@ def _is_heading(f: LineFeatures, text: str) -> bool:
     )
 
 
+_AFFIX_SEPARATORS = frozenset(" -_|｜—–»›>:：")
+
+
+def _is_affix(head: str, part: str) -> bool:
+    """True when ``head`` is ``part`` plus a site name joined by a separator."""
+    if head.startswith(part) and len(head) > len(part):
+        return head[len(part)] in _AFFIX_SEPARATORS
+    if head.endswith(part) and len(head) > len(part):
+        return head[-len(part) - 1] in _AFFIX_SEPARATORS
+    return False
+
+
 def _max_subarray(weights: list[float]) -> tuple[int, int] | None:
     best, best_span = 0.0, None
     run, run_start = 0.0, 0
@@ -219,7 +231,7 @@ class BoilerplateStripper(PipelineStep):
         # The page <title> often carries a site suffix; the in-page heading does not.
         for i in range(first + 1, len(lines)):
             t = lines[i].text
-            if t and t != head and len(t) >= 4 and t in head and len(t) >= 0.4 * len(head):
+            if t and t != head and len(t) >= 4 and len(t) >= 0.4 * len(head) and _is_affix(head, t):
                 title = t
                 break
         else:

@@ -44,8 +44,8 @@ _CLOSING = "”’」』）》】〕"
 # ASCII , : ; next to Han. ``?``/``!`` runs next to Han (so "?!" converts as a unit).
 _COMMA_LIKE_RE = re.compile(rf"(?<={_HAN_OR_PUNCT})[,:;]|[,:;](?=[{HAN_RANGES}])")
 _QUESTION_RE = re.compile(rf"(?<={_HAN_OR_PUNCT})[?!]+|[?!]+(?=[{HAN_RANGES}])")
-# A single ASCII '.' right after Han (or a closing quote/bracket): a full stop.
-_FULL_STOP_RE = re.compile(rf"(?<=[{HAN_RANGES}{_CLOSING}])\.(?!\.)")
+# A single ASCII '.' right after Han (or a closing quote/bracket after Han): a full stop.
+_FULL_STOP_RE = re.compile(rf"(?:(?<=[{HAN_RANGES}{_CLOSING}])|(?<=[{HAN_RANGES}]['\"]))\.(?!\.)")
 # A parenthesised group touching Han, or containing it.
 _PAREN_PAIR_RE = re.compile(r"\(([^()\n]{0,200})\)")
 _LONE_PAREN_RE = re.compile(rf"(?<=[{HAN_RANGES}])[()]|[()](?=[{HAN_RANGES}])")

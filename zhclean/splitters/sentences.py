@@ -64,7 +64,7 @@ def _is_cjk_context(ch: str) -> bool:
 def _han_before(line: str, i: int) -> bool:
     """True when the nearest character before ``i``, skipping closers, is Han."""
     j = i - 1
-    while j >= 0 and line[j] in CLOSERS:
+    while j >= 0 and (line[j] in CLOSERS or line[j] in "'\""):
         j -= 1
     return j >= 0 and _HAN_RE.match(line[j]) is not None
 

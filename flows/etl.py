@@ -1,0 +1,409 @@
+"""The ETL flow: list sources, shard them, process shards in parallel, validate, publish.
+
+The flow only orchestrates. Every decision about text lives in ``zhclean``; every decision
+about files lives in ``zhclean.storage``. A task is a shard of many documents, never one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+from prefect.states import Failed, State
+from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from zhclean.cleaners.boilerplate import BUILTIN_REASONS
+from zhclean.cleaners.repetition import RepeatedLines
+from zhclean.cleaners.rules import RuleSet
+from zhclean.extractors.metadata import AUTHOR_LINE, AUTHOR_LINE_REASON
+from zhclean.pipeline.runner import PipelineConfig, count_group_lines
+from zhclean.pipeline.shard import ShardResult, merge_stats, process_shard
+from zhclean.readers.files import SourceRef, list_sources
+from zhclean.report import removals_by_rule, render_markdown, stage_table, statistical_warnings
+from zhclean.storage.lock import output_lock
+from zhclean.storage.plan import RunPlan, make_shards, plan_run
+from zhclean.storage.snapshots import OutputStore, StagedOutcome
+from zhclean.validation.dataset import check_snapshot
+
+# Report statuses that end the flow run in state Failed (nothing was published).
+FAILED_STATUSES = frozenset({"blocked_by_gate", "failed_dataset_checks", "accounting_error"})
+
+
+def _retry_on_io_error(task, task_run, state) -> bool:
+    """Retry transient I/O failures (network filesystems, full disks that recover)."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="plan-sources",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_condition_fn=_retry_on_io_error,
+)
+def plan_sources(input_dir: str, output_dir: str, full_refresh: bool) -> RunPlan:
+    """List the input and decide, by content hash, which sources need processing."""
+    return plan_run(
+        list_sources(input_dir), OutputStore(output_dir).current_manifest(), full_refresh
+    )
+
+
+@task(
+    name="count-repeated-lines",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_condition_fn=_retry_on_io_error,
+)
+def count_repeated_lines(refs: list[SourceRef], min_docs: int) -> dict[str, RepeatedLines]:
+    """The corpus pass: lines that recur across documents of the same group."""
+    return {group: counts.repeated(min_docs) for group, counts in count_group_lines(refs).items()}
+
+
+@task(
+    name="process-shard",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_condition_fn=_retry_on_io_error,
+)
+def process_shard_task(
+    shard_id: int,
+    refs: list[SourceRef],
+    staging: str,
+    run_id: str,
+    input_root: str,
+    config: PipelineConfig,
+    repeated: dict[str, RepeatedLines],
+    max_sentence_chars: int,
+) -> ShardResult:
+    return process_shard(
+        shard_id,
+        refs,
+        staging,
+        run_id,
+        input_root,
+        config,
+        repeated,
+        max_sentence_chars=max_sentence_chars,
+    )
+
+
+def make_run_id() -> str:
+    """Sortable by time, traceable to the Prefect flow run."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    fr = flow_run.get_id()
+    return f"{stamp}-{str(fr)[:8] if fr else os.getpid()}"
+
+
+def _shard_bytes(plan: RunPlan, shard_mb: float) -> int:
+    """Target shard size: ``shard_mb``, smaller when that would leave workers idle."""
+    total = sum(r.size for r in plan.to_process)
+    workers = os.cpu_count() or 1
+    return max(256 * 1024, min(int(shard_mb * 1024 * 1024), total // (workers * 2) + 1))
+
+
+@flow(name="zhclean-etl", task_runner=ProcessPoolTaskRunner(), validate_parameters=True)
+def etl(
+    input_dir: str = "seeds",
+    output_dir: str = "output",
+    max_quarantine_fraction: float = 0.05,
+    full_refresh: bool = False,
+    shard_mb: float = 8.0,
+    max_sentence_chars: int = 1000,
+    lock_wait_seconds: float = 0.0,
+) -> dict[str, Any] | State:
+    """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
+
+    Ends Failed, publishing nothing, when the quality gate or a dataset check fails.
+    """
+    logger = get_run_logger()
+    started = time.monotonic()
+    started_at = datetime.now(UTC)
+    input_root = str(Path(input_dir).resolve())
+    output_root = str(Path(output_dir).resolve())
+    run_id = make_run_id()
+    store = OutputStore(output_root)
+    store.check_layout()
+    config = PipelineConfig()
+    with output_lock(output_root, run_id, lock_wait_seconds):
+        leftovers = store.cleanup()
+        if leftovers:
+            logger.info("removed %d leftovers of interrupted runs", len(leftovers))
+        plan = plan_sources(input_root, output_root, full_refresh)
+        logger.info(
+            "run %s: %d sources: %d new, %d changed, %d unchanged (skipped), %d missing",
+            run_id,
+            len(plan.sources),
+            len(plan.new),
+            len(plan.changed),
+            len(plan.unchanged),
+            len(plan.missing),
+        )
+        results = _process(
+            plan, store, run_id, input_root, config, shard_mb, max_sentence_chars, started
+        )
+        report = _finish(
+            plan,
+            results,
+            store,
+            run_id,
+            input_root,
+            output_root,
+            full_refresh,
+            max_quarantine_fraction,
+            started,
+            started_at,
+            leftovers,
+        )
+    status, message = report["status"], report["message"]
+    if status in FAILED_STATUSES:
+        # A returned Failed state fails the flow run with this message and no traceback:
+        # the run ended as designed, it did not crash.
+        logger.error("run %s %s: %s", run_id, status, message)
+        return Failed(message=message)
+    logger.info("run %s %s: %s", run_id, status, message)
+    return report
+
+
+def _process(
+    plan: RunPlan,
+    store: OutputStore,
+    run_id: str,
+    input_root: str,
+    config: PipelineConfig,
+    shard_mb: float,
+    max_sentence_chars: int,
+    started: float,
+) -> list[ShardResult]:
+    logger = get_run_logger()
+    if not plan.to_process:
+        return []
+    staging = store.staging_dir(run_id)
+    groups = {ref.group for ref in plan.to_process}
+    repeated = count_repeated_lines(
+        [r for r in plan.sources if r.group in groups], config.stripper.repeat_min_docs
+    )
+    shards = make_shards(plan.to_process, _shard_bytes(plan, shard_mb))
+    total_bytes = sum(r.size for r in plan.to_process)
+    logger.info(
+        "processing %d sources (%.1f MB) in %d shards",
+        len(plan.to_process),
+        total_bytes / 1e6,
+        len(shards),
+    )
+    progress = create_progress_artifact(0.0, description=f"zhclean run {run_id}: shards done")
+    futures = [
+        process_shard_task.submit(
+            i,
+            shard,
+            str(staging),
+            run_id,
+            input_root,
+            config,
+            {g: repeated[g] for g in {r.group for r in shard} if g in repeated},
+            max_sentence_chars,
+        )
+        for i, shard in enumerate(shards)
+    ]
+    results: list[ShardResult] = []
+    done_bytes = 0
+    for future in as_completed(futures):
+        result = future.result()
+        results.append(result)
+        done_bytes += result.totals["bytes_in"]
+        elapsed = time.monotonic() - started
+        logger.info(
+            "shard %d/%d done: %d docs (%d published, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
+            len(results),
+            len(shards),
+            result.totals["inputs"],
+            result.totals["published"],
+            result.totals["quarantined"],
+            done_bytes / 1e6,
+            total_bytes / 1e6,
+            elapsed,
+            done_bytes / 1e6 / max(elapsed, 1e-9),
+        )
+        update_progress_artifact(progress, 100.0 * len(results) / len(shards))
+    return sorted(results, key=lambda r: r.shard_id)
+
+
+def _finish(
+    plan: RunPlan,
+    results: list[ShardResult],
+    store: OutputStore,
+    run_id: str,
+    input_root: str,
+    output_root: str,
+    full_refresh: bool,
+    max_quarantine_fraction: float,
+    started: float,
+    started_at: datetime,
+    leftovers: list[str],
+) -> dict[str, Any]:
+    """Gate, dataset checks, publish (or not), quarantine log, report and artifacts."""
+    logger = get_run_logger()
+    totals: dict[str, int] = {}
+    for r in results:
+        for key, value in r.totals.items():
+            totals[key] = totals.get(key, 0) + value
+    outcomes = [o for r in results for o in r.outcomes]
+    published = sum(1 for o in outcomes if o.status == "published")
+    quarantined = len(outcomes) - published
+    processed = len(plan.to_process)
+    fraction = quarantined / processed if processed else 0.0
+    gate_passed = fraction <= max_quarantine_fraction
+    balanced = (
+        len(plan.sources) == published + quarantined + len(plan.unchanged)
+        and len(outcomes) == processed
+    )
+    files_by_shard = {r.shard_id: r.files.get("documents") for r in results}
+    staged = [
+        StagedOutcome(
+            o.source,
+            o.doc_id,
+            o.content_sha256,
+            o.status,
+            files_by_shard[r.shard_id] if o.status == "published" else None,
+            o.check,
+        )
+        for r in results
+        for o in r.outcomes
+    ]
+
+    dataset_checks: list[dict[str, Any]] = []
+    snapshot = None
+    staging = store.staging_dir(run_id)
+    if not balanced:
+        status = "accounting_error"
+        message = (
+            f"accounting identity violated: {len(plan.sources)} inputs != {published} published + "
+            f"{quarantined} quarantined + {len(plan.unchanged)} skipped; nothing published"
+        )
+    elif not gate_passed:
+        status = "blocked_by_gate"
+        message = (
+            f"quality gate: {quarantined}/{processed} inputs quarantined ({fraction:.1%}) > "
+            f"max {max_quarantine_fraction:.1%}; nothing published, previous data unchanged"
+        )
+    elif processed == 0 and not full_refresh:
+        status = "nothing_to_do"
+        message = f"all {len(plan.unchanged)} sources unchanged since the last published run"
+    else:
+        tmp, manifest = store.build_snapshot(run_id, staging, staged, full_refresh)
+        checks = check_snapshot(tmp / "documents", tmp / "sentences")
+        dataset_checks = [c.to_dict() for c in checks]
+        failed = [c for c in checks if not c.passed]
+        if failed:
+            store.discard(tmp)
+            status = "failed_dataset_checks"
+            message = "dataset checks failed: " + ", ".join(
+                f"{c.name} ({c.failures})" for c in failed
+            )
+        else:
+            store.publish(tmp, manifest)
+            snapshot = {
+                "id": manifest.snapshot_id,
+                "files": {k: len(v) for k, v in manifest.files.items()},
+                "sources": len(manifest.sources),
+            }
+            status = "published"
+            message = f"published {published} documents, quarantined {quarantined}"
+    store.append_quarantine(run_id, staging)
+    store.discard(staging)
+
+    stats = merge_stats(results)
+    reasons = {**RuleSet.load().reasons, **BUILTIN_REASONS, AUTHOR_LINE: AUTHOR_LINE_REASON}
+    failed_checks: dict[str, dict[str, Any]] = {}
+    for r in results:
+        for key, examples in r.examples.items():
+            entry = failed_checks.setdefault(key, {"check": key, "count": 0, "examples": []})
+            entry["examples"] = (entry["examples"] + examples)[:3]
+        for o in r.outcomes:
+            if o.check:
+                failed_checks.setdefault(o.check, {"check": o.check, "count": 0, "examples": []})[
+                    "count"
+                ] += 1
+    elapsed = time.monotonic() - started
+    report = {
+        "run_id": run_id,
+        "flow_run_id": str(flow_run.get_id()),
+        "status": status,
+        "message": message,
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "elapsed_seconds": elapsed,
+        "input_dir": input_root,
+        "output_dir": output_root,
+        "parameters": {
+            "max_quarantine_fraction": max_quarantine_fraction,
+            "full_refresh": full_refresh,
+        },
+        "counts": {
+            "inputs": len(plan.sources),
+            "new": len(plan.new),
+            "changed": len(plan.changed),
+            "unchanged_skipped": len(plan.unchanged),
+            "missing": len(plan.missing),
+            "processed": processed,
+            "published": published,
+            "quarantined": quarantined,
+            "sentences": totals.get("sentences", 0),
+            "tokens": totals.get("tokens", 0),
+            "bytes_processed": totals.get("bytes_in", 0),
+            "boilerplate_chars": totals.get("boilerplate_chars", 0),
+            "mb_per_s": totals.get("bytes_in", 0) / 1e6 / max(elapsed, 1e-9),
+        },
+        "accounting": {
+            "inputs": len(plan.sources),
+            "published": published,
+            "quarantined": quarantined,
+            "skipped": len(plan.unchanged),
+            "balanced": balanced,
+        },
+        "gate": {
+            "max_quarantine_fraction": max_quarantine_fraction,
+            "quarantine_fraction": fraction,
+            "passed": gate_passed,
+        },
+        "stages": [s.to_dict() for s in stats],
+        "removals_by_rule": removals_by_rule(stats, reasons),
+        "failed_checks": sorted(failed_checks.values(), key=lambda f: -f["count"]),
+        "dataset_checks": dataset_checks,
+        "warnings": statistical_warnings(totals),
+        "snapshot": snapshot,
+        "missing_sources": plan.missing[:100],
+        "leftovers_removed": len(leftovers),
+    }
+    store.write_report(run_id, report)
+    for warning in report["warnings"]:
+        logger.warning(warning)
+    create_markdown_artifact(
+        render_markdown(report), key="zhclean-run-report", description=f"run {run_id}"
+    )
+    create_table_artifact(stage_table(report), key="zhclean-run-table", description=f"run {run_id}")
+    return report
+
+
+__all__ = ["FAILED_STATUSES", "etl"]

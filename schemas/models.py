@@ -1,0 +1,229 @@
+"""The data contract: pandera models for the three published datasets.
+
+These models are the single source of truth for column names, types, nullability and
+row checks. The Arrow schemas in :mod:`schemas.arrow` are checked against them by a test,
+and ``docs/contract.md`` is generated from them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from zhclean.normalizers.script import SCRIPTS, to_simplified
+
+MAX_SENTENCE_CHARS = 1000
+MIN_PUBLISHED_AT = pd.Timestamp("1949-01-01")
+PRECISIONS = ("year", "month", "day", "minute", "second")
+
+# Control characters (except \n in document text) and zero-width/invisible characters.
+_FORBIDDEN_SENTENCE = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+_FORBIDDEN_DOCUMENT = r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
+# A "sentence" made only of navigation marks or a bare link-list header.
+_MARKERS_ONLY = re.compile(
+    r"^(?:[\s|｜>»›<«‹·•●◆■□▪\-—_=~*#/\\:：,，。.、;；!！?？()（）\[\]【】]+"
+    r"|(?:相关|延伸|推荐|热点|更多)(?:链接|阅读|新闻|文章|推荐|报道)?[:：]?)$"
+)
+
+
+def _no_forbidden(series: pd.Series, pattern: str) -> pd.Series:
+    return ~series.astype("string").str.contains(pattern, regex=True).fillna(False)
+
+
+class DocumentsModel(pa.DataFrameModel):
+    """``output/documents/``: one row per published input document."""
+
+    doc_id: Series[str] = pa.Field(
+        unique=True,
+        str_matches=r"^[0-9a-f]{32}$",
+        description="sha256(source + NUL + bytes)[:32]: stable across runs and machines",
+    )
+    source: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description="path relative to the input root, POSIX separators"
+    )
+    title: Series[str] = pa.Field(
+        nullable=True, description="the document's heading, if its first line is one"
+    )
+    published_at: Series[pd.Timestamp] = pa.Field(
+        nullable=True,
+        description="publication time as printed on the page: wall-clock, no time zone",
+    )
+    published_at_precision: Series[str] = pa.Field(
+        nullable=True, isin=list(PRECISIONS), description="how much of published_at the page gave"
+    )
+    source_name: Series[str] = pa.Field(
+        nullable=True, description="the 来源 (originating outlet) from the byline"
+    )
+    author: Series[str] = pa.Field(
+        nullable=True, description="author, reporter(s) or editor from the byline"
+    )
+    script: Series[str] = pa.Field(
+        isin=list(SCRIPTS), description="original script: hans, hant or mixed"
+    )
+    encoding: Series[str] = pa.Field(description="encoding the input was decoded from")
+    text: Series[str] = pa.Field(
+        str_length={"min_value": 1},
+        description="cleaned, normalized, Simplified body without title and metadata lines; paragraphs joined with \\n",
+    )
+    raw_text: Series[str] = pa.Field(description="the decoded input, before any change")
+    removed: Series[object] = pa.Field(
+        description="list of {rule_id, text}: every removed line and the rule that removed it"
+    )
+    n_chars: Series[pd.Int64Dtype] = pa.Field(ge=0, description="len(text)")
+    n_sentences: Series[pd.Int32Dtype] = pa.Field(
+        ge=0, description="number of rows in sentences for this doc_id"
+    )
+    content_sha256: Series[str] = pa.Field(
+        str_matches=r"^[0-9a-f]{64}$", description="sha256 of the input bytes"
+    )
+    run_id: Series[str] = pa.Field(description="the run that produced this row")
+    processed_at: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was produced (UTC)"
+    )
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
+    @pa.check("text", name="no_control_or_zero_width_chars")
+    def _text_clean(cls, series: pd.Series) -> pd.Series:
+        return _no_forbidden(series, _FORBIDDEN_DOCUMENT)
+
+    @pa.check("text", name="simplified_only")
+    def _text_simplified(cls, series: pd.Series) -> pd.Series:
+        return series.map(lambda t: to_simplified(t) == t).astype(bool)
+
+    @pa.check("published_at", name="published_at_in_range")
+    def _published_range(cls, series: pd.Series) -> pd.Series:
+        upper = pd.Timestamp.now() + pd.Timedelta(days=1)
+        return series.isna() | ((series >= MIN_PUBLISHED_AT) & (series <= upper))
+
+    @pa.check("removed", name="removed_is_list_of_rule_and_text")
+    def _removed_shape(cls, series: pd.Series) -> pd.Series:
+        return series.map(
+            lambda v: (
+                isinstance(v, list)
+                and all(isinstance(x, dict) and {"rule_id", "text"} <= x.keys() for x in v)
+            )
+        ).astype(bool)
+
+    @pa.dataframe_check(name="n_chars_equals_len_text")
+    def _n_chars(cls, df: pd.DataFrame) -> pd.Series:
+        return df["text"].str.len().astype("Int64") == df["n_chars"]
+
+
+class SentencesModel(pa.DataFrameModel):
+    """``output/sentences/``: one row per sentence of ``documents.text``."""
+
+    doc_id: Series[str] = pa.Field(
+        str_matches=r"^[0-9a-f]{32}$", description="the document the sentence belongs to"
+    )
+    sent_idx: Series[pd.Int32Dtype] = pa.Field(
+        ge=0, description="0-based, contiguous within a document"
+    )
+    para_idx: Series[pd.Int32Dtype] = pa.Field(
+        ge=0, description="the paragraph (line of documents.text) it comes from"
+    )
+    text: Series[str] = pa.Field(
+        str_length={"min_value": 1, "max_value": MAX_SENTENCE_CHARS},
+        description="the sentence, stripped; longer than the maximum means a failed split",
+    )
+    tokens: Series[object] = pa.Field(
+        description="jieba tokens (precise mode, HMM, user dictionary)"
+    )
+    n_chars: Series[pd.Int32Dtype] = pa.Field(ge=1, description="len(text)")
+    n_tokens: Series[pd.Int32Dtype] = pa.Field(ge=0, description="len(tokens)")
+    run_id: Series[str] = pa.Field(description="the run that produced this row")
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+        unique = ("doc_id", "sent_idx")
+
+    @pa.check("text", name="no_control_or_zero_width_chars")
+    def _text_clean(cls, series: pd.Series) -> pd.Series:
+        return _no_forbidden(series, _FORBIDDEN_SENTENCE)
+
+    @pa.check("text", name="not_only_boilerplate_markers")
+    def _not_markers(cls, series: pd.Series) -> pd.Series:
+        return ~series.astype("string").str.match(_MARKERS_ONLY.pattern).fillna(False)
+
+    @pa.check("tokens", name="tokens_are_strings_without_whitespace")
+    def _tokens_shape(cls, series: pd.Series) -> pd.Series:
+        return series.map(
+            lambda v: (
+                isinstance(v, list)
+                and all(isinstance(t, str) and t and not any(c.isspace() for c in t) for t in v)
+            )
+        ).astype(bool)
+
+    @pa.dataframe_check(name="n_chars_equals_len_text")
+    def _n_chars(cls, df: pd.DataFrame) -> pd.Series:
+        return df["text"].str.len().astype("Int32") == df["n_chars"]
+
+    @pa.dataframe_check(name="n_tokens_equals_len_tokens")
+    def _n_tokens(cls, df: pd.DataFrame) -> pd.Series:
+        return df["tokens"].map(len).astype("Int32") == df["n_tokens"]
+
+
+class QuarantineModel(pa.DataFrameModel):
+    """``output/quarantine/``: one row per rejected input, with enough to reprocess it."""
+
+    run_id: Series[str] = pa.Field(description="the run that rejected the input")
+    source: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description="the input it came from (relative path)"
+    )
+    input_root: Series[str] = pa.Field(
+        description="absolute input directory of that run: input_root/source is the file"
+    )
+    doc_id: Series[str] = pa.Field(nullable=True, description="doc_id the document would have had")
+    content_sha256: Series[str] = pa.Field(
+        nullable=True, description="sha256 of the input bytes, when readable"
+    )
+    stage: Series[str] = pa.Field(
+        description="the stage that rejected it (read, normalize, validate, ...)"
+    )
+    check: Series[str] = pa.Field(
+        description="the check that failed (binary_file, simplified_only, ...)"
+    )
+    reason: Series[str] = pa.Field(str_length={"min_value": 1}, description="why, in one sentence")
+    detail: Series[str] = pa.Field(
+        description="further detail: all failed checks, exception tail, byte sample"
+    )
+    failure_case: Series[str] = pa.Field(
+        nullable=True, description="the offending value, truncated"
+    )
+    raw_text: Series[str] = pa.Field(
+        nullable=True, description="the decoded input, when it could be decoded"
+    )
+    quarantined_at: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was written (UTC)"
+    )
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
+
+MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "documents": DocumentsModel,
+    "sentences": SentencesModel,
+    "quarantine": QuarantineModel,
+}
+
+
+def sentence_schema(max_sentence_chars: int = MAX_SENTENCE_CHARS) -> pa.DataFrameSchema:
+    """The sentences schema with a different maximum sentence length."""
+    schema = SentencesModel.to_schema()
+    if max_sentence_chars == MAX_SENTENCE_CHARS:
+        return schema
+    text = schema.columns["text"]
+    checks = [c for c in text.checks if c.name != "str_length"]
+    checks.append(pa.Check.str_length(min_value=1, max_value=max_sentence_chars))
+    return schema.update_column("text", checks=checks)

@@ -1,0 +1,176 @@
+"""Run reports: one JSON document per run, rendered as Markdown for people.
+
+The same content feeds ``output/_runs/<run_id>.json`` (for tools), the Prefect markdown
+and table artifacts (for operators in the UI) and ``zhclean report`` (in a terminal).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from zhclean.pipeline.base import StepStats
+
+# Statistical checks: warnings, never failures.
+HEAVY_BOILERPLATE_WARN_SHARE = 0.2
+SENTENCE_CHARS_BAND = (8.0, 120.0)
+
+
+def removals_by_rule(stats: list[StepStats], reasons: dict[str, str]) -> list[dict[str, Any]]:
+    """Lines and characters removed per rule id, largest first."""
+    lines: Counter = Counter()
+    chars: Counter = Counter()
+    for step in stats:
+        for key, value in step.counters.items():
+            if key.startswith("removed_lines."):
+                lines[key.removeprefix("removed_lines.")] += value
+            elif key.startswith("removed_chars."):
+                chars[key.removeprefix("removed_chars.")] += value
+    rows = [
+        {
+            "rule_id": rule,
+            "lines": lines[rule],
+            "chars": chars[rule],
+            "reason": reasons.get(rule, ""),
+        }
+        for rule in lines
+    ]
+    return sorted(rows, key=lambda r: (-r["chars"], r["rule_id"]))
+
+
+def statistical_warnings(totals: dict[str, int]) -> list[str]:
+    warnings = []
+    published = totals.get("published", 0)
+    if published:
+        heavy = totals.get("docs_heavy_boilerplate", 0) / published
+        if heavy > HEAVY_BOILERPLATE_WARN_SHARE:
+            warnings.append(
+                f"{heavy:.0%} of published documents lost more than 80% of their characters to "
+                f"boilerplate (warning above {HEAVY_BOILERPLATE_WARN_SHARE:.0%}): check the rules "
+                "against this source"
+            )
+    sentences = totals.get("sentences", 0)
+    if sentences:
+        mean = totals.get("sentence_chars", 0) / sentences
+        low, high = SENTENCE_CHARS_BAND
+        if not low <= mean <= high:
+            warnings.append(
+                f"mean sentence length {mean:.1f} characters is outside the plausible band "
+                f"{low:.0f}-{high:.0f}: splitting may be failing"
+            )
+    return warnings
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """Human-readable report: counts, gate, per-stage and per-rule tables, failures."""
+    c = report["counts"]
+    gate = report["gate"]
+    out = [
+        f"# zhclean run `{report['run_id']}`",
+        "",
+        f"**Status: {report['status']}** — {report.get('message', '')}",
+        "",
+        f"- input: `{report['input_dir']}` → output: `{report['output_dir']}`",
+        f"- documents: {c['inputs']} inputs; {c['processed']} processed "
+        f"({c['new']} new, {c['changed']} changed); {c['unchanged_skipped']} unchanged and skipped; "
+        f"{c['missing']} missing from the input",
+        f"- published {c['published']} documents, quarantined {c['quarantined']}",
+        f"- {c['sentences']} sentences, {c['tokens']} tokens; "
+        f"{c['boilerplate_chars']} characters removed as boilerplate",
+        f"- {report['elapsed_seconds']:.1f} s, {c['mb_per_s']:.2f} MB/s over {c['bytes_processed']} bytes",
+        f"- quality gate: {gate['quarantine_fraction']:.1%} quarantined vs max "
+        f"{gate['max_quarantine_fraction']:.1%} → **{'pass' if gate['passed'] else 'BLOCKED'}**",
+        f"- accounting: inputs {report['accounting']['inputs']} = published "
+        f"{report['accounting']['published']} + quarantined {report['accounting']['quarantined']} "
+        f"+ skipped {report['accounting']['skipped']} → "
+        f"{'balanced' if report['accounting']['balanced'] else 'NOT BALANCED'}",
+        "",
+    ]
+    if report.get("warnings"):
+        out += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
+    out += ["## Stages", "", "| stage | in | out | rejected |", "|---|---|---|---|"]
+    for s in report["stages"]:
+        out.append(f"| {s['name']} | {s['docs_in']} | {s['docs_out']} | {s['docs_rejected']} |")
+    out += ["", "## Removals by rule", "", "| rule | lines | chars | reason |", "|---|---|---|---|"]
+    for r in report["removals_by_rule"]:
+        out.append(f"| `{r['rule_id']}` | {r['lines']} | {r['chars']} | {r['reason']} |")
+    out += ["", "## Failed checks", ""]
+    if report["failed_checks"]:
+        out += ["| check | documents | examples |", "|---|---|---|"]
+        for f in report["failed_checks"]:
+            examples = "; ".join(f"`{e['source']}`: {e['reason']}" for e in f["examples"])
+            out.append(f"| `{f['check']}` | {f['count']} | {examples.replace('|', '/')} |")
+    else:
+        out.append("none")
+    out += ["", "## Dataset checks", ""]
+    if report["dataset_checks"]:
+        for d in report["dataset_checks"]:
+            mark = "pass" if d["passed"] else f"FAIL ({d['failures']}: {', '.join(d['examples'])})"
+            out.append(f"- `{d['name']}`: {mark}")
+    else:
+        out.append("not run (nothing to publish)")
+    if report.get("missing_sources"):
+        out += ["", "## Missing sources (still published)", ""]
+        out += [f"- `{s}`" for s in report["missing_sources"]]
+    return "\n".join(out) + "\n"
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The short end-of-run summary printed by the CLI."""
+    c = report["counts"]
+    return [
+        f"run {report['run_id']}: {report['status']}",
+        f"  documents  read {c['inputs']}  processed {c['processed']}  written {c['published']}  "
+        f"quarantined {c['quarantined']}  skipped {c['unchanged_skipped']}  missing {c['missing']}",
+        f"  sentences  {c['sentences']}  tokens {c['tokens']}",
+        f"  boilerplate removed  {c['boilerplate_chars']} characters",
+        f"  elapsed  {report['elapsed_seconds']:.1f} s   throughput {c['mb_per_s']:.2f} MB/s",
+    ]
+
+
+def stage_table(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for the Prefect table artifact: stages, then rule removals, then failures."""
+    rows: list[dict[str, Any]] = [
+        {
+            "kind": "stage",
+            "name": s["name"],
+            "in": s["docs_in"],
+            "out": s["docs_out"],
+            "rejected": s["docs_rejected"],
+            "detail": "",
+        }
+        for s in report["stages"]
+    ]
+    rows += [
+        {
+            "kind": "rule",
+            "name": r["rule_id"],
+            "in": r["lines"],
+            "out": r["chars"],
+            "rejected": "",
+            "detail": r["reason"],
+        }
+        for r in report["removals_by_rule"]
+    ]
+    rows += [
+        {
+            "kind": "failed_check",
+            "name": f["check"],
+            "in": f["count"],
+            "out": "",
+            "rejected": f["count"],
+            "detail": "; ".join(e["source"] for e in f["examples"]),
+        }
+        for f in report["failed_checks"]
+    ]
+    rows.append(
+        {
+            "kind": "gate",
+            "name": "max_quarantine_fraction",
+            "in": report["gate"]["quarantine_fraction"],
+            "out": report["gate"]["max_quarantine_fraction"],
+            "rejected": "",
+            "detail": "pass" if report["gate"]["passed"] else "blocked",
+        }
+    )
+    return rows
