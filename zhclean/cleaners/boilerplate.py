@@ -160,7 +160,8 @@ class BoilerplateStripper(PipelineStep):
                 lines[k].removed_by = rule.id
             i += span
             if rule.kind == "block":
-                i = self._consume_block(lines, feats, i, rule.id)
+                before_article = good_chars < self.config.tail_min_content_chars
+                i = self._consume_block(lines, feats, i, rule.id, before_article)
         return edge
 
     def _match_labelled(self, lines: list[Line], i: int):
@@ -186,12 +187,18 @@ class BoilerplateStripper(PipelineStep):
                     line.fields = match.fields
 
     def _consume_block(
-        self, lines: list[Line], feats: list[LineFeatures], i: int, rule_id: str
+        self,
+        lines: list[Line],
+        feats: list[LineFeatures],
+        i: int,
+        rule_id: str,
+        before_article: bool,
     ) -> int:
         """Remove the link-title lines that follow a block header; return the next index.
 
-        A metadata line inside the block (a date or byline under a list of links) keeps
-        its own rule, so that its fields still reach the extractor.
+        Above the article, a metadata line inside the block (the page's own date or byline
+        under a navigation list) keeps its own rule so that its fields reach the extractor.
+        Below the article, dates in a list belong to the linked pages and stay in the block.
         """
         n = len(lines)
         while i < n:
@@ -204,8 +211,8 @@ class BoilerplateStripper(PipelineStep):
                 i = j
                 continue
             f = feats[i]
-            meta, span = self._match_labelled(lines, i)
-            if meta is None:
+            meta, span = self._match_labelled(lines, i) if before_article else (None, 1)
+            if meta is None and before_article:
                 meta = self.rules.match(lines[i].text, f.is_prose, frozenset({"meta"}))
             if meta is not None and meta.rule.kind == "meta":
                 for k in range(i, i + span):

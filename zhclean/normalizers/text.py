@@ -41,11 +41,13 @@ _LINE_EDGE_RE = re.compile(r" *\n *")
 _HAN_OR_PUNCT = f"[{HAN_RANGES}。，、；：？！…“”‘’「」『』《》（）【】〔〕]"
 _CLOSING = "”’」』）》】〕"
 
-# ASCII , : ; next to Han. ``?``/``!`` runs next to Han (so "?!" converts as a unit).
-_COMMA_LIKE_RE = re.compile(rf"(?<={_HAN_OR_PUNCT})[,:;]|[,:;](?=[{HAN_RANGES}])")
-_QUESTION_RE = re.compile(rf"(?<={_HAN_OR_PUNCT})[?!]+|[?!]+(?=[{HAN_RANGES}])")
-# A single ASCII '.' right after Han (or a closing quote/bracket after Han): a full stop.
-_FULL_STOP_RE = re.compile(rf"(?:(?<=[{HAN_RANGES}{_CLOSING}])|(?<=[{HAN_RANGES}]['\"]))\.(?!\.)")
+# Runs of ASCII , : ; ? ! next to Han convert as a unit, so "?!" and "?:" stay together.
+_PUNCT_RUN_RE = re.compile(rf"(?<={_HAN_OR_PUNCT})[,:;?!]+|[,:;?!]+(?=[{HAN_RANGES}])")
+# A single ASCII '.' right after Han (or a closing quote/bracket after Han) is a full stop,
+# unless letters follow it: then it is a file extension or a domain (新闻.html, 中国.cn).
+_FULL_STOP_RE = re.compile(
+    rf"(?:(?<=[{HAN_RANGES}{_CLOSING}])|(?<=[{HAN_RANGES}]['\"]))\.(?![.A-Za-z])"
+)
 # A parenthesised group touching Han, or containing it.
 _PAREN_PAIR_RE = re.compile(r"\(([^()\n]{0,200})\)")
 _LONE_PAREN_RE = re.compile(rf"(?<=[{HAN_RANGES}])[()]|[()](?=[{HAN_RANGES}])")
@@ -77,15 +79,14 @@ def normalize_punctuation(text: str) -> str:
     """Make ASCII punctuation full-width where it punctuates Chinese, and ``.`` a ``。``."""
     if not _HAN_RE.search(text):
         return text
+    # Every substitution below is one character for one, so span offsets stay valid.
     spans = protected_spans(text)
     text = _sub_outside(_PAREN_PAIR_RE, text, lambda m: _paren_pair(m, m.string), spans)
-    spans = protected_spans(text) if spans else spans
     text = _sub_outside(_LONE_PAREN_RE, text, lambda m: _FULLWIDTH[m.group()], spans)
-    text = _sub_outside(_COMMA_LIKE_RE, text, lambda m: _FULLWIDTH[m.group()], spans)
-    text = _sub_outside(
-        _QUESTION_RE, text, lambda m: "".join(_FULLWIDTH[c] for c in m.group()), spans
+    text = _sub_outside(_FULL_STOP_RE, text, lambda m: "。", spans)
+    return _sub_outside(
+        _PUNCT_RUN_RE, text, lambda m: "".join(_FULLWIDTH[c] for c in m.group()), spans
     )
-    return _sub_outside(_FULL_STOP_RE, text, lambda m: "。", spans)
 
 
 def split_raw_lines(raw: str) -> list[str]:

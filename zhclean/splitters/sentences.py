@@ -155,7 +155,8 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
             if not (_is_cjk_context(prev) or _HAN_RE.match(nxt or " ")):
                 continue
         elif chars <= _DOTS and len(run) <= 2:
-            if not _han_before(line, s):
+            # after Han, but not a file extension or domain (新闻.html): letters follow those
+            if not _han_before(line, s) or (e < n and line[e].isascii() and line[e].isalpha()):
                 continue
             marker = _LIST_MARKER_RE.match(line, sentence_start)
             if marker and s < marker.end():

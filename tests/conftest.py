@@ -1,0 +1,68 @@
+"""Shared fixtures: real inputs (seeds, dev pages), generated bad inputs, one Prefect harness."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flows.runtime import apply_prefect_defaults
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
+# The dev pages ship with the workspace, not the repository; tests that need them skip
+# (with the reason) when they are absent.
+WEBTEXT_DEV = Path(
+    os.environ.get("ZHCLEAN_WEBTEXT_DEV", REPO.parent / "shared" / "evaldata" / "webtext-dev")
+)
+
+apply_prefect_defaults()
+
+
+def seed_text(prefix: str) -> str:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def webtext_dev() -> Path:
+    if not (WEBTEXT_DEV / "meta.gold.jsonl").exists():
+        pytest.skip(f"webtext-dev pages not found at {WEBTEXT_DEV} (set ZHCLEAN_WEBTEXT_DEV)")
+    return WEBTEXT_DEV
+
+
+@pytest.fixture(scope="session")
+def webtext_pages(webtext_dev: Path) -> dict[str, dict]:
+    """page id -> {raw, gold, date, author}."""
+    meta = {}
+    for line in (webtext_dev / "meta.gold.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        meta[row["page"]] = row
+    return {
+        page: {
+            "raw": (webtext_dev / f"{page}.txt").read_text(encoding="utf-8"),
+            "gold": (webtext_dev / f"{page}.gold.txt").read_text(encoding="utf-8"),
+            "date": row["date"],
+            "author": row["author"],
+        }
+        for page, row in meta.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    """One Prefect test server for the whole session (starting one costs 10-30 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    os.environ["PREFECT_HOME"] = str(home)
+    with prefect_test_harness(server_startup_timeout=300):
+        yield
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

@@ -1,0 +1,270 @@
+"""Boilerplate stripping: each rule family on real lines, the guards, and the seeds."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from tests.conftest import seed_text
+from zhclean.cleaners.boilerplate import (
+    OUTSIDE_MAIN,
+    REPEAT_CORPUS,
+    TITLE_HEADING,
+    TITLE_REPEAT,
+    BoilerplateStripper,
+)
+from zhclean.cleaners.hardwrap import detect_wrap_width, repair_hard_wraps
+from zhclean.cleaners.quality import line_features
+from zhclean.cleaners.repetition import GroupLineCounts, document_line_keys
+from zhclean.cleaners.rules import RULES_FILE, RuleSet
+from zhclean.document import Document
+from zhclean.normalizers.script import to_simplified
+from zhclean.normalizers.text import normalize_text
+from zhclean.pipeline.runner import PipelineConfig, build_pipeline
+
+RULES = RuleSet.load()
+
+# (rule id, a real line from the seeds or the dev pages, after normalization + t2s)
+REAL_LINES = [
+    ("bp.breadcrumb", "当前位置： 首页>> 工作动态>> 部门信息"),
+    ("bp.breadcrumb", "世艺网>艺术教育"),
+    ("bp.breadcrumb", "您的位置：首页 > 新闻中心 > 正文"),
+    ("bp.separator", "|"),
+    ("bp.separator", "】【"),
+    ("bp.menu_row", "领导活动 人事任免 网上直播 在线访谈 政务要闻 执法监管"),
+    ("bp.share", "【打印本页】"),
+    ("bp.share", "页面功能 【"),
+    ("bp.share", "扫一扫在手机打开当前页"),
+    ("bp.login", "登录"),
+    ("bp.prev_next", "上一篇：关于做好春节期间安全工作的通知"),
+    ("bp.prev_next", "Previous"),
+    ("bp.more", "更多>>"),
+    ("bp.more", "展开全文"),
+    ("bp.counter", "阅读：8169"),
+    ("bp.counter", "你是第 你是第 344522 位访问者 位访问者"),
+    (
+        "bp.teaser",
+        "[在全市党的基层组织建设工作会议上的讲话]今天，我们在这里召开全市党的基层组织建设工作会议，研究部署全市党的基层组织建设工作。刚才，文珠同志回顾了前一个时期我市党的基层组织建设的基本情况，对今后一个时期加强党的...+阅读",
+    ),
+    ("bp.calendar", "2006年12月"),
+    ("bp.archive", "2005年7月 (114)"),
+    ("bp.archive", "12/01/2004 - 01/01/2005"),
+    ("bp.related_links", "相关链结"),
+    ("bp.related_links", "相关报道"),
+    ("bp.further_reading", "延伸阅读："),
+    ("bp.further_reading", "猜你喜欢"),
+    ("bp.recommend", "热点推荐"),
+    ("bp.recommend", "图片图表"),
+    ("bp.recommend", "栏目推荐"),
+    ("bp.recommend", "友情链接"),
+    ("bp.comments", "发表评论"),
+    ("bp.comments", "共 11 篇评论"),
+    ("bp.comments", "《播客热潮迅速蔓延 挑逗传统传媒业》已有1件评论"),
+    ("bp.post_footer", "发表于：2005-07-31 12:30"),
+    ("bp.post_footer", "由海姑娘张贴 @"),
+    ("bp.post_footer", "〓 网易娱乐 明星话题 发布时间 2005/03/15 22:36:13 by"),
+    ("bp.legal_notice", "反侵权公告："),
+    ("bp.copyright", "Copyright © 2014 www.tywbw.com All rights reserved."),
+    ("bp.icp", "苏ICP备13020714号"),
+    ("bp.icp", "晋公网安备 14010702070049号"),
+    (
+        "bp.disclaimer",
+        "导语：人口计生工作转型提升思考一文来源于网友上传，不代表本站观点，若需要原创文章可咨询客服老师，欢迎参考。",
+    ),
+    ("bp.disclaimer", "未经大河网书面特别授权，请勿转载或建立镜像"),
+    ("bp.contact", "地址：南京市建邺区江东中路369号新华报业传媒广场"),
+    ("bp.site_furniture", "设为首页"),
+    ("meta.dateline", "时间：2022-10-28 02:45:00"),
+    ("meta.dateline", "2022-02-13 09:57"),
+    ("meta.byline", "中央政府门户网站 www.gov.cn 2010年10月22日 来源：国家民委网站"),
+    ("meta.byline", "AUTO.SOHU.COM 2003年11月12日16:36 金羊网—新快报"),
+    ("meta.byline", "发布时间：2022-02-13 04:22:18 来源："),
+    ("meta.source", "来源：巴彦淖尔日报 编辑：苏亮"),
+    ("meta.author", "作者：宋怡 杨志华"),
+    ("meta.author", "作者：zboygirl 阅读（1660）"),
+    ("meta.editor", "责任编辑：孙重远"),
+    ("meta.editor", "（松花江网编辑 孙桂芳）"),
+    ("meta.reporter", "新京报记者 彭冲 山东冠县报道"),
+    ("meta.reporter", "光明日报记者 王建宏 张文攀"),
+    ("meta.reporter", "（总台记者 张倩）"),
+    ("meta.print_source", "——《北京之春》1996年6月号"),
+    ("meta.print_source", "《光明日报》（ 2022年02月13日 02版）"),
+    (
+        "extract.photo_credit",
+        "拿出10万元来做房产投资，一来以钱生钱，二来为今后养老留条后路 蔡雪婧/摄",
+    ),
+    ("extract.blog_author", "作者[太小心]自己发表的最新评论"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "line"), REAL_LINES, ids=[f"{r}:{line[:12]}" for r, line in REAL_LINES]
+)
+def test_rule_family_matches_real_line(rule_id, line):
+    match = RULES.match(line, line_features(line).is_prose)
+    assert match is not None, line
+    assert match.rule.id == rule_id
+
+
+PROSE_WITH_KEYWORDS = [
+    "本报讯 （实习记者 樊亮 张明超 记者惠禾）13岁，正是花季的年龄，可13岁的李某却成了妈妈。",
+    "在第一阶段的转段动员大会上，组织了较高质量的专题汇报会，得到省委学习实践活动领导小组的高度评价，相关链接将在会后公布。",
+    "一是在计生理论政策上广宣传、深动员，实现群众理解支持的新突破，把党的各项政策宣传到每家每户，确保宣传到位，不留死角。",
+    "记者来到这家医院，看到13岁的李某虚弱地躺在床上，和两个表姐聊天，她说自己很喜欢看新闻和评论。",
+]
+
+
+@pytest.mark.parametrize("line", PROSE_WITH_KEYWORDS)
+def test_prose_is_never_removed_by_a_keyword_rule(line):
+    assert line_features(line).is_prose
+    match = RULES.match(line, True)
+    assert match is None or match.rule.allow_prose is False or match.rule.kind == "extract"
+
+
+def test_rule_file_is_well_formed():
+    data = tomllib.loads(RULES_FILE.read_text(encoding="utf-8"))
+    ids = set()
+    for entry in data["rule"]:
+        assert re.fullmatch(r"[a-z]+\.[a-z_]+", entry["id"]), entry["id"]
+        assert len(entry["reason"]) >= 20, entry["id"]
+        ids.add(entry["id"])
+    assert len(ids) >= 25
+    # rules must generalise: no site, column or person names in patterns
+    text = RULES_FILE.read_text(encoding="utf-8")
+    for name in (
+        "搜狐",
+        "新浪",
+        "网易",
+        "sohu",
+        "sina",
+        "163.com",
+        "天极",
+        "大河网",
+        "松花江网",
+        "文学城",
+        "光明日报",
+    ):
+        assert name not in text, name
+
+
+def _strip(text: str, repeated=None) -> Document:
+    doc = Document(
+        source="x.txt", doc_id="0" * 32, raw_text=text, text=to_simplified(normalize_text(text))
+    )
+    stripper = BoilerplateStripper(RULES, repeated)
+    list(stripper([doc]))
+    return doc
+
+
+def _run_seed(prefix: str) -> Document:
+    doc = Document(source=f"{prefix}.txt", doc_id="0" * 32, raw_text=seed_text(prefix))
+    (out,) = list(build_pipeline(PipelineConfig(tokenize=False))([doc]))
+    return out
+
+
+def test_seed_001_boilerplate_is_gone():
+    doc = _run_seed("001")
+    for gone in (
+        "当前位置",
+        "相关链结",
+        "图片图表",
+        "栏目推荐",
+        "领导活动 人事任免",
+        "最新文件 法律法规",
+        "古译文献宝典",
+    ):
+        assert gone not in doc.text
+    removed = {rule for rule, _ in doc.removed}
+    assert {"bp.breadcrumb", "bp.related_links", TITLE_HEADING, "meta.byline"} <= removed
+    assert doc.title == "国家民委召开深入开展创先争优活动情况汇报会"
+    assert doc.text.startswith("国家民委直属机关深入开展创先争优活动情况汇报会10月20日召开。")
+
+
+def test_seed_002_teaser_and_further_reading_are_gone():
+    doc = _run_seed("002")
+    assert (
+        "+阅读" not in doc.text
+        and "延伸阅读" not in doc.text
+        and "企业人才培训工作会讲话" not in doc.text
+    )
+    assert doc.text.endswith("把全县人口与计划生育工作不断推向新的阶段。")
+    assert sum(1 for rule, _ in doc.removed if rule == "bp.further_reading") == 10
+
+
+def test_seed_004_disclaimer_byline_and_repeated_title_are_gone():
+    doc = _run_seed("004")
+    assert "不代表本站观点" not in doc.text and "时间：" not in doc.text
+    assert "人口计生工作转型提升思考" not in doc.text
+    assert dict(doc.removed)[TITLE_REPEAT] == "人口计生工作转型提升思考"
+    assert doc.published_at.isoformat() == "2022-10-28T02:45:00"
+
+
+def test_every_removed_line_names_its_rule():
+    reasons = {**RULES.reasons}
+    for prefix in ("000", "001", "002", "003", "004"):
+        for rule, text in _run_seed(prefix).removed:
+            assert text
+            assert rule in reasons or rule.startswith(("title.", "quality.", "repeat.", "meta.")), (
+                rule
+            )
+
+
+def test_block_stops_at_prose():
+    doc = _strip(
+        "文章第一段很长，讲了很多事情，也有不少细节需要说明。\n相关链接\n· 另一篇文章的标题\n· 又一篇文章的标题\n这是正文后面的第二段，它不是链接，因此应当保留下来。"
+    )
+    kept = [ln.text for ln in doc.lines if ln.kept]
+    assert kept[-1].startswith("这是正文后面的第二段")
+    assert [ln.removed_by for ln in doc.lines[1:4]] == ["bp.related_links"] * 3
+
+
+def test_tail_rule_cuts_comments_only_after_the_article():
+    article = "这是一篇文章的正文，讲述了很多事情，内容充实而且详细，读者可以从中了解很多情况。" * 3
+    doc = _strip(
+        f"我来说两句\n{article}\n{article}\n网友评论\n这个评论虽然写得很长，也有标点符号，但它属于读者评论区。"
+    )
+    assert doc.lines[0].removed_by == "bp.comments"  # before the article: that line only
+    assert doc.lines[1].kept and doc.lines[2].kept
+    assert all(ln.removed_by == "bp.comments" for ln in doc.lines[3:])
+
+
+def test_main_block_drops_menus_around_the_article():
+    menu = "\n".join(["首页", "新闻", "体育", "财经", "汽车", "房产", "女人", "短信"])
+    article = "\n".join(["记者从有关部门获悉，今年全省粮食总产量再创新高，农民收入稳步增长。"] * 4)
+    doc = _strip(f"{menu}\n{article}\n{menu}")
+    assert [ln.kept for ln in doc.lines] == [False] * 8 + [True] * 4 + [False] * 8
+    assert {ln.removed_by for ln in doc.lines[:8]} <= {OUTSIDE_MAIN, "bp.site_furniture"}
+
+
+def test_repeated_lines_across_the_group_are_removed():
+    footer = "本网站由某某信息中心主办并负责维护"
+    article = "记者从有关部门获悉，今年全省粮食总产量再创新高，农民收入稳步增长。"
+    counts = GroupLineCounts()
+    for i in range(4):
+        counts.add(document_line_keys([f"{article}{i}", footer]))
+    doc = _strip(f"{article}\n{footer}\n{article}", {"": counts.repeated(3)})
+    assert doc.lines[1].removed_by == REPEAT_CORPUS
+    assert doc.lines[0].kept and doc.lines[2].kept
+
+
+def test_hard_wrapped_lines_are_joined_and_paragraphs_kept():
+    # real lines of a page typeset at a fixed width (2 columns per Han character)
+    lines = [
+        "张家界会议之后我路过长沙，听说有学生和市民游",
+        "行示威，但我没有亲眼见到。二十四日早上去乘火",
+        "车时，看到长沙街头有玻璃散落狼藉状况。",
+        "当时我回到邵阳，继续过我教书、带孩子的平静生",
+        "活。五月十三日北京学生绝食，每天听到广播报导",
+        "学生绝食多少多少天，我的心就一阵阵揪紧。当时",
+        "，湖南邵阳师专的学生也上街游行。",
+    ]
+    width = detect_wrap_width(lines)
+    assert width == 44
+    assert repair_hard_wraps(lines, width) == ["".join(lines[:3]), "".join(lines[3:])]
+
+
+def test_unwrapped_text_is_left_alone():
+    lines = [ln for ln in seed_text("002").splitlines() if ln]
+    assert detect_wrap_width(lines) is None
