@@ -90,7 +90,7 @@ def score(predictions: dict[str, dict], gold: dict[str, dict]) -> EvalResult:
                 pred["author"],
                 g["date"],
                 g["author"],
-            )  # fmt: skip
+            )
         )
     return result
 

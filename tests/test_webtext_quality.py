@@ -61,6 +61,6 @@ def test_no_page_loses_most_of_its_article(dev_result):
 
 def test_metric_matches_readme_definition():
     assert content_prf("一二三四五", "一二三四五") == (1.0, 1.0, 1.0)
-    p, r, f = content_prf("一二三四，五六", "一二三四五六七八")
+    p, r, _ = content_prf("一二三四，五六", "一二三四五六七八")
     assert (p, r) == (1.0, 3 / 5)  # punctuation dropped; shingles are a multiset
     assert content_prf("", "一二三四") == (0.0, 0.0, 0.0)
