@@ -51,6 +51,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             shard_mb=args.shard_mb,
             max_sentence_chars=args.max_sentence_chars,
             lock_wait_seconds=args.wait_for_lock,
+            batch_docs=args.batch_docs,
             return_state=True,
         )
     report = _latest_report(args.output, started)
@@ -116,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="seconds to wait if another run holds the output (default: fail fast)",
+    )
+    run.add_argument(
+        "--batch-docs",
+        type=int,
+        default=256,
+        help="documents per validation batch and Parquet row group (default 256)",
     )
     run.set_defaults(func=cmd_run)
     report = sub.add_parser("report", help="print the report of the latest or a given run")

@@ -34,6 +34,7 @@ from zhclean.pipeline.runner import PipelineConfig, count_group_lines
 from zhclean.pipeline.shard import ShardResult, merge_stats, process_shard
 from zhclean.readers.files import SourceRef, list_sources
 from zhclean.report import removals_by_rule, render_markdown, stage_table, statistical_warnings
+from zhclean.storage.faults import crash_point
 from zhclean.storage.lock import output_lock
 from zhclean.storage.plan import RunPlan, make_shards, plan_run
 from zhclean.storage.snapshots import OutputStore, StagedOutcome
@@ -95,18 +96,8 @@ def process_shard_task(
     input_root: str,
     config: PipelineConfig,
     repeated: dict[str, RepeatedLines],
-    max_sentence_chars: int,
 ) -> ShardResult:
-    return process_shard(
-        shard_id,
-        refs,
-        staging,
-        run_id,
-        input_root,
-        config,
-        repeated,
-        max_sentence_chars=max_sentence_chars,
-    )
+    return process_shard(shard_id, refs, staging, run_id, input_root, config, repeated)
 
 
 def make_run_id() -> str:
@@ -132,6 +123,7 @@ def etl(
     shard_mb: float = 8.0,
     max_sentence_chars: int = 1000,
     lock_wait_seconds: float = 0.0,
+    batch_docs: int = 256,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 
@@ -145,7 +137,7 @@ def etl(
     run_id = make_run_id()
     store = OutputStore(output_root)
     store.check_layout()
-    config = PipelineConfig()
+    config = PipelineConfig(max_sentence_chars=max_sentence_chars, batch_docs=batch_docs)
     with output_lock(output_root, run_id, lock_wait_seconds):
         leftovers = store.cleanup()
         if leftovers:
@@ -160,9 +152,7 @@ def etl(
             len(plan.unchanged),
             len(plan.missing),
         )
-        results = _process(
-            plan, store, run_id, input_root, config, shard_mb, max_sentence_chars, started
-        )
+        results = _process(plan, store, run_id, input_root, config, shard_mb, started)
         report = _finish(
             plan,
             results,
@@ -193,7 +183,6 @@ def _process(
     input_root: str,
     config: PipelineConfig,
     shard_mb: float,
-    max_sentence_chars: int,
     started: float,
 ) -> list[ShardResult]:
     logger = get_run_logger()
@@ -222,7 +211,6 @@ def _process(
             input_root,
             config,
             {g: repeated[g] for g in {r.group for r in shard} if g in repeated},
-            max_sentence_chars,
         )
         for i, shard in enumerate(shards)
     ]
@@ -312,6 +300,7 @@ def _finish(
         message = f"all {len(plan.unchanged)} sources unchanged since the last published run"
     else:
         tmp, manifest = store.build_snapshot(run_id, staging, staged, full_refresh)
+        crash_point("snapshot-built")
         checks = check_snapshot(tmp / "documents", tmp / "sentences")
         dataset_checks = [c.to_dict() for c in checks]
         failed = [c for c in checks if not c.passed]

@@ -66,3 +66,31 @@ def prefect_harness(tmp_path_factory):
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def harness_api(prefect_harness) -> str:
+    """The harness server's URL, for subprocesses that should not start their own API."""
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(scope="session")
+def many_docs(tmp_path_factory) -> Path:
+    """270 small real documents (two prose paragraphs of the seeds each): more than one
+    validation batch in a single shard."""
+    from zhclean.cleaners.quality import line_features
+    from zhclean.normalizers.text import normalize_text
+
+    paragraphs = [
+        p
+        for seed in sorted(SEEDS.glob("*.txt"))
+        for p in normalize_text(seed.read_text(encoding="utf-8")).split("\n")
+        if line_features(p).is_good and len(p) < 2000
+    ]
+    root = tmp_path_factory.mktemp("many")
+    for i in range(270):
+        first, second = paragraphs[i % len(paragraphs)], paragraphs[(i * 7 + 3) % len(paragraphs)]
+        (root / f"doc_{i:04d}.txt").write_text(f"{first}\n{second}", encoding="utf-8")
+    return root

@@ -112,7 +112,7 @@ def test_max_sentence_length_is_configurable(seed_docs):
 
 def test_quarantine_model_accepts_rejections():
     doc = Document(source="bad.bin", doc_id="f" * 32)
-    doc.reject("read", "binary_file", "binary file (PNG signature), not text", "89504e47")
+    doc.reject("read", "binary_file", "binary file (PNG image signature), not text", "89504e47")
     from zhclean.validation.validate import quarantine_frame
 
     QuarantineModel.validate(quarantine_frame([doc], "run", "/in", NOW))

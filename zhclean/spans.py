@@ -7,6 +7,7 @@ splitter never breaks inside them and the tokenizer emits each one as a single t
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 _TLD = (
     "com|cn|net|org|gov|edu|info|biz|io|co|uk|jp|hk|tw|mo|sg|us|de|fr|ru|kr|tv|cc|me|mil|int|"
@@ -40,5 +41,9 @@ def protected_spans(text: str) -> list[tuple[int, int]]:
 
 
 def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:
-    """True when offset ``pos`` lies inside one of ``spans`` (a short list)."""
-    return any(start <= pos < end for start, end in spans)
+    """True when offset ``pos`` lies inside one of ``spans`` (sorted, non-overlapping).
+
+    Binary search: a 5 MB line can hold tens of thousands of numbers.
+    """
+    i = bisect_right(spans, (pos, float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]

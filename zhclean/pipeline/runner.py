@@ -29,6 +29,8 @@ class PipelineConfig:
     max_bytes: int = DEFAULT_MAX_BYTES
     stripper: StripperConfig = field(default_factory=StripperConfig)
     tokenize: bool = True
+    max_sentence_chars: int = 1000
+    batch_docs: int = 256  # documents per validation batch and Parquet row group
 
 
 def build_pipeline(

@@ -18,6 +18,7 @@ from zhclean.document import Document
 from zhclean.pipeline.base import StepStats
 from zhclean.pipeline.runner import PipelineConfig, process_sources
 from zhclean.readers.files import SourceRef
+from zhclean.storage.faults import crash_point
 from zhclean.validation.validate import BatchValidator, quarantine_frame
 from zhclean.writers.parquet import ParquetPartWriter
 
@@ -64,9 +65,7 @@ def process_shard(
     input_root: str,
     config: PipelineConfig,
     repeated: dict[str, RepeatedLines] | None = None,
-    batch_docs: int = 256,
     batch_chars: int = 16_000_000,
-    max_sentence_chars: int | None = None,
     max_examples: int = 3,
 ) -> ShardResult:
     """Run the whole pipeline over ``refs`` and stage documents, sentences and quarantine."""
@@ -74,7 +73,7 @@ def process_shard(
     processed_at = datetime.now(UTC)
     name = part_name(run_id, shard_id)
     writers = {ds: ParquetPartWriter(staging / ds / name, ARROW_SCHEMAS[ds]) for ds in DATASETS}
-    validator = BatchValidator(max_sentence_chars)
+    validator = BatchValidator(config.max_sentence_chars)
     stream, reader, pipeline = process_sources(refs, config, repeated)
     result = ShardResult(shard_id)
     totals = dict.fromkeys(
@@ -137,8 +136,9 @@ def process_shard(
         for doc in stream:
             batch.append(doc)
             batch_size += len(doc.raw_text)
-            if len(batch) >= batch_docs or batch_size >= batch_chars:
+            if len(batch) >= config.batch_docs or batch_size >= batch_chars:
                 flush(batch)
+                crash_point("staged-row-group")
                 batch, batch_size = [], 0
         if batch:
             flush(batch)

@@ -113,24 +113,49 @@ def _match_pairs(line: str) -> list[tuple[int, int, bool]]:
     return pairs
 
 
-def _end_of_quotation(line: str, s: int, e: int, pairs: list[tuple[int, int, bool]]) -> int | None:
-    """Where the sentence ends for a terminator at [s, e), or None if it does not end.
+class _Containment:
+    """Pairs enclosing a position, for positions visited in increasing order.
+
+    Matched pairs are nested or disjoint (they come from a stack), so a single sweep
+    with a stack answers every query in amortized constant time, even on a 5 MB line.
+    """
+
+    def __init__(self, pairs: list[tuple[int, int, bool]]) -> None:
+        self.pairs = sorted(pairs)
+        self.closes = {p[1] for p in pairs}
+        self.next = 0
+        self.stack: list[tuple[int, int, bool]] = []
+
+    def at(self, pos: int) -> list[tuple[int, int, bool]]:
+        """Pairs with open < pos < close, outermost first."""
+        while self.next < len(self.pairs) and self.pairs[self.next][0] < pos:
+            pair = self.pairs[self.next]
+            while self.stack and self.stack[-1][1] < pair[0]:
+                self.stack.pop()
+            self.stack.append(pair)
+            self.next += 1
+        while self.stack and self.stack[-1][1] <= pos:
+            self.stack.pop()
+        return [p for p in self.stack if p[1] > pos]
+
+
+def _end_of_quotation(
+    line: str, e: int, containing: list[tuple[int, int, bool]], closes: set[int]
+) -> int | None:
+    """Where the sentence ends for a terminator ending at ``e``, or None if it does not end.
 
     Inside a bracket nothing ends. Inside quotations the terminator must be followed
     directly by the closing quote(s), after which no quote or bracket may remain open.
     """
-    containing = [p for p in pairs if p[0] < s < p[1]]
     if not containing:
         end = e
-        closes = {p[1] for p in pairs}
         while end < len(line) and line[end] in CLOSERS and end not in closes:
             end += 1  # unmatched closing marks stay with the sentence they close
         return end
     if any(not is_quote for _, _, is_quote in containing):
         return None
-    containing.sort(key=lambda p: p[1])
     end = e
-    for _, close, _ in containing:
+    for _, close, _ in sorted(containing, key=lambda p: p[1]):
         if close != end:
             return None
         end += 1
@@ -139,7 +164,7 @@ def _end_of_quotation(line: str, s: int, e: int, pairs: list[tuple[int, int, boo
 
 def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
     n = len(line)
-    pairs = _match_pairs(line) if _QB_RE.search(line) else None
+    containment = _Containment(_match_pairs(line)) if _QB_RE.search(line) else None
     spans: list[tuple[int, int]] | None = None
     sentence_start = 0
     for m in _TERM_RUN_RE.finditer(line):
@@ -169,8 +194,8 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
             ellipsis = True  # "……", "…", "...", "......"
 
         end = e
-        if pairs is not None:
-            found = _end_of_quotation(line, s, e, pairs)
+        if containment is not None:
+            found = _end_of_quotation(line, e, containment.at(s), containment.closes)
             if found is None:
                 continue
             closed_quote = found > e and line[found - 1] in _QUOTE_CLOSERS

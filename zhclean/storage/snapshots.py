@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from schemas.arrow import ARROW_SCHEMAS
 from schemas.versions import SCHEMA_VERSIONS
+from zhclean.storage.faults import crash_point
 from zhclean.writers.parquet import COMPRESSION, write_empty
 
 PUBLISHED = ("documents", "sentences")
@@ -288,7 +289,9 @@ class OutputStore:
                 os.fsync(fh.fileno())
         os.replace(tmp, final)
         _fsync_dir(self.snapshots)
+        crash_point("before-swap")
         _swap_symlink(self.root / CURRENT, f"{SNAPSHOTS}/{manifest.snapshot_id}")
+        crash_point("after-swap")
         for ds in PUBLISHED:
             link = self.root / ds
             if not link.is_symlink():
@@ -306,16 +309,19 @@ class OutputStore:
     # -- quarantine and reports ----------------------------------------------------------
 
     def append_quarantine(self, run_id: str, staging: Path) -> Path | None:
-        """Merge this run's staged quarantine parts into one file of the quarantine log."""
-        parts = (
-            sorted((staging / QUARANTINE).glob("*.parquet"))
-            if (staging / QUARANTINE).exists()
-            else []
-        )
-        if not parts:
-            return None
+        """Merge this run's staged quarantine parts into one file of the quarantine log.
+
+        The log always exists: with no rejection yet it holds one empty file that carries
+        the schema, so readers get columns rather than an error.
+        """
         target_dir = self.root / QUARANTINE
         target_dir.mkdir(parents=True, exist_ok=True)
+        staged = staging / QUARANTINE
+        parts = sorted(staged.glob("*.parquet")) if staged.exists() else []
+        if not parts:
+            if not any(target_dir.glob("*.parquet")):
+                write_empty(target_dir / EMPTY_PART, ARROW_SCHEMAS[QUARANTINE])
+            return None
         target = target_dir / f"part-{run_id}.parquet"
         tmp = target.with_name(target.name + ".tmp")
         schema = ARROW_SCHEMAS[QUARANTINE]

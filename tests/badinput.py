@@ -1,0 +1,67 @@
+"""The bad-input corpus, generated file by file, with what each input must become."""
+
+from __future__ import annotations
+
+import codecs
+import os
+from pathlib import Path
+
+from tests.conftest import seed_text
+
+PROSE = seed_text("004").split("\n")[8]  # a long paragraph of real prose
+
+
+def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
+    """Write the corpus under ``root``; return source -> expected outcome.
+
+    The outcome is ``published`` or the ``stage.check`` that must quarantine it. The
+    unreadable file is only unreadable to a non-root user; as root it is published.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, str] = {}
+
+    def put(name: str, data: bytes, outcome: str) -> None:
+        (root / name).write_bytes(data)
+        expected[name] = outcome
+
+    put("empty.txt", b"", "read.empty_file")
+    put("whitespace.txt", b" \n\t\n\xe3\x80\x80\r\n  \n", "normalize.empty_text")
+    put(
+        "image.png",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+        "read.binary_file",
+    )
+    text = seed_text("004")
+    put(
+        "damaged_utf8.txt", text[:200].encode() + b"\xff\xfe\xc3" + text[200:].encode(), "published"
+    )
+    put("gb18030.txt", seed_text("004").encode("gb18030"), "published")
+    put(
+        "big5.txt",
+        seed_text("001").replace("\xa0", " ").encode("big5", errors="strict"),
+        "published",
+    )
+    put("utf16.txt", codecs.BOM_UTF16_LE + seed_text("002").encode("utf-16-le"), "published")
+    put("crlf.txt", seed_text("003").replace("\n", "\r\n").encode("utf-8"), "published")
+    put("lone_cr.txt", seed_text("000").replace("\n", "\r").encode("utf-8"), "published")
+    line = (PROSE.replace("\n", "") + " ") * (5_000_000 // len(PROSE.encode("utf-8")) + 1)
+    put(
+        "one_line_5mb.txt",
+        line.encode("utf-8")[:5_000_000].decode("utf-8", "ignore").encode("utf-8"),
+        "published",
+    )
+    menu = "\n".join(["首页", "新闻中心", "|", "政务公开", "相关链接", "· 关于我们", "· 联系我们",
+                      "Copyright © 2022 版权所有", "京ICP备12345678号", "网站地图 | 隐私政策"])  # fmt: skip
+    put("all_boilerplate.txt", menu.encode("utf-8"), "strip_boilerplate.empty_after_boilerplate")
+    put("新闻 稿件 第1期.txt", seed_text("001").encode("utf-8"), "published")
+    os.symlink("loop.txt", root / "loop.txt")
+    expected["loop.txt"] = "read.unreadable"
+    unreadable = root / "unreadable.txt"
+    unreadable.write_text(PROSE, encoding="utf-8")
+    unreadable.chmod(0)
+    expected["unreadable.txt"] = "published" if os.geteuid() == 0 else "read.unreadable"
+    if with_seeds:
+        for prefix in ("000", "004"):
+            name = f"seed_{prefix}.txt"
+            put(name, seed_text(prefix).encode("utf-8"), "published")
+    return expected

@@ -1,0 +1,45 @@
+"""Helpers for tests that run the real flow or the real command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as ds
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_flow(input_dir: Path, output_dir: Path, workers: int = 1, **params):
+    """Run the ETL flow in-process (under the session harness); returns the final state."""
+    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+
+    from flows.etl import etl
+
+    runner = (
+        ThreadPoolTaskRunner(max_workers=1)
+        if workers == 1
+        else ProcessPoolTaskRunner(max_workers=workers)
+    )
+    return etl.with_options(task_runner=runner)(
+        input_dir=str(input_dir), output_dir=str(output_dir), return_state=True, **params
+    )
+
+
+def read(output_dir: Path, dataset: str):
+    return ds.dataset(output_dir / dataset, format="parquet", partitioning="hive").to_table()
+
+
+def zhclean_cli(
+    *args: str, env: dict | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
+    """Run the installed ``zhclean`` command as an operator would."""
+    full_env = dict(os.environ)
+    full_env.pop("PREFECT_API_URL", None)  # by default each command starts its own API
+    full_env.update(env or {})
+    exe = Path(sys.executable).with_name("zhclean")
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout
+    )

@@ -1,0 +1,110 @@
+"""Crash safety (SIGKILL at every publishing step) and runs that collide on one output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import copy_tree
+from tests.flowutil import REPO, read, run_flow, zhclean_cli
+from zhclean.storage.faults import ENV, POINTS
+from zhclean.storage.lock import OutputLocked, output_lock
+from zhclean.storage.snapshots import OutputStore
+from zhclean.validation.dataset import check_snapshot
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _published(out):
+    snap = OutputStore(out).current_snapshot()
+    files = {p.relative_to(snap).as_posix(): p.read_bytes() for p in snap.rglob("*.parquet")}
+    assert all(c.passed for c in check_snapshot(snap / "documents", snap / "sentences"))
+    return snap.name, files
+
+
+def _published_sources(out) -> int:
+    manifest = OutputStore(out).current_manifest()
+    return sum(1 for e in manifest.sources.values() if e.status == "published")
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_sigkill_leaves_published_data_intact(point, many_docs, tmp_path, harness_api):
+    inp = copy_tree(many_docs, tmp_path / "in")
+    out = tmp_path / "out"
+    assert run_flow(inp, out).is_completed()
+    before_name, before_files = _published(out)
+    docs_before = read(out, "documents").num_rows
+    changed = sorted(inp.glob("*.txt"))[:200]  # enough changed sources for several batches
+    for i, path in enumerate(changed):
+        note = f"\n补充说明：第{i}号文件修订后新增了本段内容。"  # unique: not a repeated line
+        path.write_text(path.read_text(encoding="utf-8") + note, encoding="utf-8")
+
+    proc = zhclean_cli("run", "--input", str(inp), "--output", str(out), "--workers", "1", "--batch-docs", "40",
+                       env={ENV: point, "PREFECT_API_URL": harness_api})  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+
+    name, files = _published(out)  # readable and consistent at every point
+    if point == "after-swap":
+        assert name != before_name  # the new snapshot was already complete and current
+        assert read(out, "documents").num_rows == _published_sources(out)
+    else:
+        assert (name, files) == (before_name, before_files)
+        assert read(out, "documents").num_rows == docs_before
+
+    again = run_flow(inp, out)  # the next run cleans up and succeeds
+    assert again.is_completed(), again.message
+    report = again.result()
+    assert report["leftovers_removed"] >= 1 or point == "after-swap"
+    assert not list((out / "_staging").iterdir())
+    assert not list((out / "_snapshots").glob("*.tmp"))
+    texts = read(out, "documents").column("text").to_pylist()
+    assert sum("修订后新增了本段内容" in t for t in texts) >= len(changed) - 5
+    assert len(texts) == _published_sources(out) >= 260
+
+
+def test_locked_output_fails_fast_with_clear_message(tmp_path, harness_api):
+    inp = copy_tree(REPO / "seeds", tmp_path / "in")
+    out = tmp_path / "out"
+    with output_lock(out, "holder-run"):
+        proc = zhclean_cli("run", "--input", str(inp), "--output", str(out), "--workers", "1",
+                           env={"PREFECT_API_URL": harness_api})  # fmt: skip
+    assert proc.returncode == 1
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("zhclean:")]
+    assert "is locked by another zhclean run (run holder-run, pid" in line
+    assert not (out / "documents").exists()
+
+
+def test_two_runs_at_once_never_corrupt_the_output(many_docs, tmp_path, harness_api):
+    inp = copy_tree(many_docs, tmp_path / "in")
+    out = tmp_path / "out"
+    env = {**os.environ, "PREFECT_API_URL": harness_api}
+    exe = shutil.which("zhclean", path=os.path.dirname(sys.executable))
+    cmd = [exe, "run", "--input", str(inp), "--output", str(out), "--workers", "1"]
+    procs = [subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    results = [(p.wait(600), p.stdout.read(), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes in ([0, 0], [0, 1]), results
+    for code, _, err in results:
+        if code == 1:
+            assert "is locked by another zhclean run" in err
+    _published(out)
+    ids = read(out, "documents").column("doc_id").to_pylist()
+    assert len(ids) == len(set(ids)) == _published_sources(out) >= 260
+
+
+def test_waiting_for_the_lock(tmp_path):
+    out = tmp_path / "out"
+    with (
+        output_lock(out, "first"),
+        pytest.raises(OutputLocked, match="locked by another zhclean run"),
+        output_lock(out, "second", wait_seconds=0.5),
+    ):
+        pass
+    with output_lock(out, "third", wait_seconds=0.5):
+        pass

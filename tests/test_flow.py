@@ -1,0 +1,176 @@
+"""The ETL flow end to end through Prefect (one session-scoped test harness)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.compute as pc
+import pytest
+
+from tests.badinput import build_bad_corpus
+from tests.conftest import SEEDS, copy_tree
+from tests.flowutil import read, run_flow
+from zhclean.storage.snapshots import OutputStore
+from zhclean.validation.dataset import check_snapshot
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def seeds(tmp_path):
+    return copy_tree(SEEDS, tmp_path / "seeds")
+
+
+def _report(out):
+    return OutputStore(out).read_report()
+
+
+def test_seeds_end_to_end(seeds, tmp_path):
+    out = tmp_path / "out"
+    state = run_flow(seeds, out, workers=2)  # the process pool, as deployed
+    assert state.is_completed(), state.message
+    report = state.result()
+    assert report["status"] == "published"
+    assert report["counts"]["published"] == 5 and report["counts"]["quarantined"] == 0
+    docs, sents, quarantine = (
+        read(out, "documents"),
+        read(out, "sentences"),
+        read(out, "quarantine"),
+    )
+    assert docs.num_rows == 5 and quarantine.num_rows == 0
+    assert sents.num_rows == report["counts"]["sentences"] > 400
+    assert set(docs.column("source").to_pylist()) == {p.name for p in SEEDS.glob("*.txt")}
+    rows = {r["source"][:3]: r for r in docs.to_pylist()}
+    # seed 001 comes out Simplified, its boilerplate gone
+    assert rows["001"]["script"] == "hant"
+    assert "国家民委直属机关深入开展创先争优活动情况汇报会10月20日召开" in rows["001"]["text"]
+    assert "當前位置" not in rows["001"]["raw_text"][:0] and "当前位置" not in rows["001"]["text"]
+    for gone in ("相关链结", "图片图表", "栏目推荐", "领导活动 人事任免"):
+        assert gone not in rows["001"]["text"]
+    assert "延伸阅读" not in rows["002"]["text"] and "+阅读" not in rows["002"]["text"]
+    assert "不代表本站观点" not in rows["004"]["text"]
+    # decimals survive whole, in the text and as tokens
+    assert "1.789亿奖扶资金" in rows["004"]["text"]
+    tokens = [t for toks in sents.column("tokens").to_pylist() for t in toks]
+    assert "1.789" in tokens and "99.7%" in tokens
+    # the raw input is kept; every removal names its rule
+    assert rows["001"]["raw_text"].startswith("當前位置")
+    assert all(r["rule_id"] and r["text"] for r in rows["001"]["removed"])
+    assert all(c["passed"] for c in report["dataset_checks"])
+    assert report["accounting"]["balanced"]
+    # the same content gets the same doc_id on a rebuild
+    again = run_flow(seeds, tmp_path / "out2")
+    assert sorted(read(tmp_path / "out2", "documents").column("doc_id").to_pylist()) == sorted(
+        docs.column("doc_id").to_pylist()
+    )
+    assert again.is_completed()
+
+
+def test_incremental_sequence(seeds, tmp_path):
+    out = tmp_path / "out"
+    first = run_flow(seeds, out).result()
+    snapshot = OutputStore(out).current_snapshot()
+    assert first["counts"]["new"] == 5
+
+    second = run_flow(seeds, out).result()
+    assert second["status"] == "nothing_to_do" and second["counts"]["unchanged_skipped"] == 5
+    assert OutputStore(out).current_snapshot() == snapshot  # nothing new published
+
+    changed = next(seeds.glob("004_*.txt"))
+    changed.write_text(
+        changed.read_text(encoding="utf-8").replace("人口计生", "人口和计划生育"), encoding="utf-8"
+    )
+    deleted = next(seeds.glob("000_*.txt"))
+    deleted.unlink()
+    old_ids = {r["source"]: r["doc_id"] for r in read(out, "documents").to_pylist()}
+    third = run_flow(seeds, out).result()
+    assert third["counts"]["changed"] == 1 and third["counts"]["unchanged_skipped"] == 3
+    assert third["counts"]["missing"] == 1 and third["missing_sources"] == [deleted.name]
+    docs = read(out, "documents")
+    ids = docs.column("doc_id").to_pylist()
+    assert len(ids) == len(set(ids)) == 5  # the deleted source stays, no duplicates
+    new_id = {r["source"]: r["doc_id"] for r in docs.to_pylist()}[changed.name]
+    assert new_id != old_ids[changed.name]
+    sentence_ids = set(read(out, "sentences").column("doc_id").to_pylist())
+    assert (
+        old_ids[changed.name] not in sentence_ids and new_id in sentence_ids
+    )  # no stale sentences
+    assert "人口和计划生育" in {r["source"]: r["text"] for r in docs.to_pylist()}[changed.name]
+    snap = OutputStore(out).current_snapshot()
+    assert all(c.passed for c in check_snapshot(snap / "documents", snap / "sentences"))
+
+    full = run_flow(seeds, out, full_refresh=True).result()
+    assert full["counts"]["processed"] == 4
+    assert deleted.name not in read(out, "documents").column("source").to_pylist()
+
+    # readers can take only what is new since a run: run ids sort by time
+    docs = read(out, "documents")
+    assert pc.sum(pc.greater(docs["run_id"], first["run_id"])).as_py() == 4
+
+
+def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
+    expected = build_bad_corpus(tmp_path / "in")
+    out = tmp_path / "out"
+    state = run_flow(tmp_path / "in", out, max_quarantine_fraction=1.0)
+    assert state.is_completed(), state.message
+    report = state.result()
+    published = set(read(out, "documents").column("source").to_pylist())
+    quarantine = read(out, "quarantine").to_pylist()
+    outcomes = {s: "published" for s in published}
+    outcomes.update({q["source"]: f"{q['stage']}.{q['check']}" for q in quarantine})
+    assert outcomes == expected
+    assert len(published) + len(quarantine) == len(expected)  # inputs == documents + quarantined
+    assert report["accounting"] == {"inputs": len(expected), "published": len(published),
+                                    "quarantined": len(quarantine), "skipped": 0, "balanced": True}  # fmt: skip
+    for q in quarantine:
+        assert (
+            q["reason"]
+            and q["run_id"] == report["run_id"]
+            and q["input_root"] == str((tmp_path / "in").resolve())
+        )
+    by_source = {q["source"]: q for q in quarantine}
+    assert by_source["loop.txt"]["reason"].startswith("cannot read file")
+    assert by_source["image.png"]["reason"] == "binary file (PNG image signature), not text"
+    assert by_source["empty.txt"]["raw_text"] is None
+
+
+def test_quality_gate_blocks_publishing(seeds, tmp_path):
+    out = tmp_path / "out"
+    assert run_flow(seeds, out).is_completed()
+    snapshot = OutputStore(out).current_snapshot()
+    before = {p.name: p.read_bytes() for p in (out / "documents").iterdir()}
+    build_bad_corpus(seeds, with_seeds=False)  # add 14 inputs, 5+ of them bad
+    state = run_flow(seeds, out)  # default max fraction 0.05
+    assert state.is_failed()
+    assert "quality gate" in state.message
+    # previous data untouched
+    assert OutputStore(out).current_snapshot() == snapshot
+    assert {p.name: p.read_bytes() for p in (out / "documents").iterdir()} == before
+    # but the quarantine and the report were written
+    report = _report(out)
+    assert report["status"] == "blocked_by_gate" and not report["gate"]["passed"]
+    assert report["snapshot"] is None
+    assert read(out, "quarantine").num_rows == report["counts"]["quarantined"] >= 5
+    assert report["failed_checks"] and report["failed_checks"][0]["examples"]
+
+
+def test_report_json_and_artifact_content(seeds, tmp_path):
+    out = tmp_path / "out"
+    run_flow(seeds, out)
+    report = json.loads(next((out / "_runs").glob("*.json")).read_text(encoding="utf-8"))
+    rules = {r["rule_id"]: r for r in report["removals_by_rule"]}
+    assert rules["bp.related_links"]["lines"] == 9 and rules["bp.related_links"]["reason"]
+    assert {s["name"] for s in report["stages"]} >= {"read", "normalize", "convert", "strip_boilerplate",
+                                                      "extract_metadata", "split", "tokenize", "validate"}  # fmt: skip
+    assert report["gate"]["passed"] and report["counts"]["mb_per_s"] > 0
+
+
+def test_removed_output_snapshot_recovers(seeds, tmp_path):
+    """A missing current snapshot (disk cleanup gone wrong) is rebuilt, not a crash."""
+    out = tmp_path / "out"
+    run_flow(seeds, out)
+    shutil.rmtree(OutputStore(out).current_snapshot())
+    state = run_flow(seeds, out)
+    assert state.is_completed()
+    assert read(out, "documents").num_rows == 5

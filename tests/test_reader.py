@@ -1,0 +1,80 @@
+"""Reading inputs: every file becomes a document or a rejection with a reason."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from tests.badinput import build_bad_corpus
+from tests.conftest import seed_text
+from zhclean.pipeline.runner import PipelineConfig, process_sources
+from zhclean.readers.files import list_sources, read_document
+
+
+def test_bad_corpus_is_fully_accounted_for(tmp_path):
+    expected = build_bad_corpus(tmp_path / "in")
+    refs = list_sources(tmp_path / "in")
+    assert {r.source for r in refs} == set(expected)
+    docs, reader, _ = process_sources(refs, PipelineConfig(tokenize=False))
+    outcomes = {}
+    for doc in docs:
+        outcomes[doc.source] = (
+            f"{doc.rejection.stage}.{doc.rejection.check}" if doc.rejected else "published"
+        )
+        if doc.rejected:
+            assert doc.rejection.reason
+    assert outcomes == expected
+    assert reader.stats.docs_in == len(expected)
+
+
+def test_damaged_utf8_is_repaired_and_recorded(tmp_path):
+    build_bad_corpus(tmp_path / "in", with_seeds=False)
+    (ref,) = [r for r in list_sources(tmp_path / "in") if r.source == "damaged_utf8.txt"]
+    doc = read_document(ref)
+    assert doc.encoding == "utf-8"
+    offset = len(seed_text("004")[:200].encode("utf-8"))
+    assert doc.removed[0] == (
+        "read.invalid_utf8",
+        f"3 invalid byte sequence(s) replaced; first at byte {offset}",
+    )
+
+
+def test_legacy_encodings_are_detected(tmp_path):
+    build_bad_corpus(tmp_path / "in", with_seeds=False)
+    refs = {r.source: r for r in list_sources(tmp_path / "in")}
+    assert read_document(refs["gb18030.txt"]).encoding == "gb18030"
+    assert read_document(refs["big5.txt"]).encoding == "big5"
+    assert read_document(refs["utf16.txt"]).encoding == "utf-16-le-bom"
+
+
+def _read_as_nobody(path: str, queue) -> None:
+    os.setgid(65534)
+    os.setuid(65534)
+    from zhclean.readers.files import SourceRef, read_document
+
+    doc = read_document(SourceRef(path, "unreadable.txt", 0))
+    queue.put((doc.rejection.check, doc.rejection.reason) if doc.rejected else None)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an unprivileged user")
+def test_permission_denied_is_a_clear_rejection(tmp_path):
+    os.chmod(tmp_path, 0o755)
+    target = tmp_path / "unreadable.txt"
+    target.write_text("内容", encoding="utf-8")
+    target.chmod(0)
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_read_as_nobody, args=(str(target), queue))
+    proc.start()
+    proc.join(60)
+    assert queue.get(timeout=5) == ("unreadable", "cannot read file: Permission denied")
+
+
+def test_source_ids_are_relative_posix_paths(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "文档 1.txt").write_text("内容。", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text("x", encoding="utf-8")
+    (ref,) = list_sources(tmp_path)
+    assert ref.source == "a/b/文档 1.txt" and ref.group == "a/b"
