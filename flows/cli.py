@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-sentence-chars",
         type=int,
-        default=1000,
-        help="longer sentences fail validation as failed splits (default 1000)",
+        default=500,
+        help="longer sentences fail validation as failed splits (default 500)",
     )
     run.add_argument(
         "--wait-for-lock",
@@ -121,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--batch-docs",
         type=int,
-        default=256,
-        help="documents per validation batch and Parquet row group (default 256)",
+        default=500,
+        help="documents per validation batch and Parquet row group (default 500)",
     )
     run.set_defaults(func=cmd_run)
     report = sub.add_parser("report", help="print the report of the latest or a given run")

@@ -123,7 +123,7 @@ def etl(
     shard_mb: float = 8.0,
     max_sentence_chars: int = 1000,
     lock_wait_seconds: float = 0.0,
-    batch_docs: int = 256,
+    batch_docs: int = 500,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 

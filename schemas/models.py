@@ -29,6 +29,19 @@ _MARKERS_ONLY = re.compile(
 )
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
+def _clean_tokens(tokens: object) -> bool:
+    """A list of non-empty strings none of which holds whitespace (one regex per row)."""
+    if not isinstance(tokens, list) or not all(tokens):
+        return False
+    try:
+        return _WHITESPACE.search("".join(tokens)) is None
+    except TypeError:
+        return False
+
+
 def _no_forbidden(series: pd.Series, pattern: str) -> pd.Series:
     return ~series.astype("string").str.contains(pattern, regex=True).fillna(False)
 
@@ -155,12 +168,7 @@ class SentencesModel(pa.DataFrameModel):
 
     @pa.check("tokens", name="tokens_are_strings_without_whitespace")
     def _tokens_shape(cls, series: pd.Series) -> pd.Series:
-        return series.map(
-            lambda v: (
-                isinstance(v, list)
-                and all(isinstance(t, str) and t and not any(c.isspace() for c in t) for t in v)
-            )
-        ).astype(bool)
+        return series.map(_clean_tokens).astype(bool)
 
     @pa.dataframe_check(name="n_chars_equals_len_text")
     def _n_chars(cls, df: pd.DataFrame) -> pd.Series:

@@ -71,3 +71,20 @@ def test_tokens_concatenate_to_sentence_without_whitespace(sentence):
     tokens = tokenize(sentence)
     assert "".join(tokens) == re.sub(r"\s+", "", sentence)
     assert all(t and not any(c.isspace() for c in t) for t in tokens)
+
+
+def test_pipeline_tokens_match_the_public_function_and_rebuild_the_text():
+    from zhclean.document import Document
+    from zhclean.pipeline.runner import PipelineConfig, build_pipeline
+
+    docs = [
+        Document(source=p, doc_id="0" * 32, raw_text=seed_text(p))
+        for p in ("000", "001", "002", "003", "004")
+    ]
+    checked = 0
+    for doc in build_pipeline(PipelineConfig())(docs):
+        for sentence in doc.sentences:
+            assert sentence.tokens == tokenize(sentence.text)
+            assert "".join(sentence.tokens) == re.sub(r"\s+", "", sentence.text)
+            checked += 1
+    assert checked > 400

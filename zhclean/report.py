@@ -88,9 +88,11 @@ def render_markdown(report: dict[str, Any]) -> str:
     ]
     if report.get("warnings"):
         out += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
-    out += ["## Stages", "", "| stage | in | out | rejected |", "|---|---|---|---|"]
+    out += ["## Stages", "", "| stage | in | out | rejected | seconds |", "|---|---|---|---|---|"]
     for s in report["stages"]:
-        out.append(f"| {s['name']} | {s['docs_in']} | {s['docs_out']} | {s['docs_rejected']} |")
+        out.append(
+            f"| {s['name']} | {s['docs_in']} | {s['docs_out']} | {s['docs_rejected']} | {s.get('seconds', 0):.2f} |"
+        )
     out += ["", "## Removals by rule", "", "| rule | lines | chars | reason |", "|---|---|---|---|"]
     for r in report["removals_by_rule"]:
         out.append(f"| `{r['rule_id']}` | {r['lines']} | {r['chars']} | {r['reason']} |")

@@ -30,14 +30,21 @@ PROTECTED_RE = re.compile(
 )
 
 # Characters without which no protected span can occur: a cheap pre-check.
-_TRIGGERS = re.compile(r"[.．@%％‰:/]")
+TRIGGERS = _TRIGGERS = re.compile(r"[.．@%％‰:/]")
+# Every protected span lies inside one run of these (the URL character class): scanning
+# only the runs that hold a trigger keeps the big pattern off the Han text.
+_RUN_RE = re.compile(r"[^\s<>\"'，。！？；、（）【】《》“”‘’「」\u3400-\u9fff]+")
 
 
 def protected_spans(text: str) -> list[tuple[int, int]]:
-    """Return the (start, end) offsets of every protected span in ``text``."""
+    """Return the (start, end) offsets of every protected span in ``text``, in order."""
     if not _TRIGGERS.search(text):
         return []
-    return [m.span() for m in PROTECTED_RE.finditer(text)]
+    spans = []
+    for run in _RUN_RE.finditer(text):
+        if _TRIGGERS.search(run.group()):
+            spans.extend(m.span() for m in PROTECTED_RE.finditer(text, *run.span()))
+    return spans
 
 
 def in_spans(pos: int, spans: list[tuple[int, int]]) -> bool:

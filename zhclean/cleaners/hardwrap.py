@@ -7,7 +7,7 @@ before splitting; a line clearly shorter than the width ends its paragraph.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections import Counter
 
 from zhclean.document import Document
@@ -20,14 +20,30 @@ MIN_WRAPPED_LINES = 5
 MIN_WRAPPED_SHARE = 0.5
 
 
+# East Asian Wide and Fullwidth ranges (Unicode EastAsianWidth W/F), as one character class.
+_WIDE_RE = re.compile(
+    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
+    "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
+    "\U0001f300-\U0001f64f\U0001f900-\U0001f9ff\U00020000-\U0003fffd]"
+)
+
+
 def display_width(text: str) -> int:
     """Terminal columns: wide and full-width characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return len(text) + len(_WIDE_RE.findall(text))
+
+
+# No page is typeset wider than this: longer lines are never wrapped lines.
+MAX_WRAP_WIDTH = 200
 
 
 def detect_wrap_width(lines: list[str]) -> int | None:
     """The fixed width the lines were wrapped at, or None if they were not hard-wrapped."""
-    widths = [display_width(line) for line in lines if line]
+    widths = [
+        display_width(line) if len(line) <= MAX_WRAP_WIDTH else MAX_WRAP_WIDTH * 2
+        for line in lines
+        if line
+    ]
     long = [w for w in widths if w >= MIN_WRAP_WIDTH]
     if len(long) < MIN_WRAPPED_LINES:
         return None

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 from zhclean.chars import HAN_RANGES
 
-_HAN_RE = re.compile(f"[{HAN_RANGES}]")
+# Runs, not single characters: len(text) - len(sub) counts them ~4x faster than findall.
+_HAN_RUN_RE = re.compile(f"[{HAN_RANGES}]+")
 _ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
-_CLAUSE_PUNCT_RE = re.compile(r"[，。！？；：、,!?;]|(?<=[A-Za-z])[.](?=\s|$)")
 _TERMINAL = frozenset("。！？!?….；;")
 _CLOSING_QUOTES = "”」』’\"'"
 # A trailing parenthetical ("（组图）", "(5451)") does not end a sentence; look before it.
 _TRAILING_PAREN_RE = re.compile(r"\s*[(（][^()（）]{0,20}[)）]\s*$")
-_SEPARATOR_RE = re.compile(r"[|｜»›]|>>|(?:^|\s)[>·•/\-]\s")
+_SPACED_SEPARATOR_RE = re.compile(r"(?:^|\s)[>·•/\-]\s")
 _BULLET_RE = re.compile(r"^(?:[·•●◆◇■□▪▫►▶➤→\-*]|\d{1,2}[.、)]?\s*·|\d{1,2}\.\s|\[\d{1,3}\])\s*")
 _TEASER_END_RE = re.compile(r"(?:\.{3}|…{1,2}|。{3})\s*[)）\]】]?$")
 # "(5451)" after a title: a view/comment count, the mark of a ranking list.
@@ -83,11 +83,26 @@ class LineFeatures:
         )
 
 
+# Features read from a line's ends only look at this many characters.
+_TAIL = 40
+_CLAUSE_CHARS = "，。！？；：、,!?;"
+_ENGLISH_STOP_RE = re.compile(r"(?<=[A-Za-z])[.](?=\s|$)")
+
+
+def _count_any(text: str, chars: str) -> int:
+    return sum(text.count(c) for c in chars)
+
+
 def line_features(text: str) -> LineFeatures:
-    """Compute :class:`LineFeatures` for one stripped line."""
-    n_alnum = sum(len(run) for run in _ALNUM_RUN_RE.findall(text))
+    """Compute :class:`LineFeatures` for one stripped line.
+
+    Runs over whole paragraphs for every document, so each feature uses the cheapest
+    exact form: C-level counts over the line, regexes only over its ends.
+    """
+    n = len(text)
     stripped = text.rstrip()
-    core = stripped
+    tail = stripped[-_TAIL:]
+    core = tail
     while True:
         shorter = _TRAILING_PAREN_RE.sub("", core)
         if shorter == core:
@@ -95,17 +110,22 @@ def line_features(text: str) -> LineFeatures:
         core = shorter
     # A closing quote ends a sentence only when a terminator sits inside it (…。” ).
     core = core.rstrip(_CLOSING_QUOTES)
+    teaser = bool(_TEASER_END_RE.search(tail))
+    n_separators = _count_any(text, "|｜»›") + text.count(">>")
+    if " " in text or text[:1] in ">·•/-":
+        n_separators += len(_SPACED_SEPARATOR_RE.findall(text))
     return LineFeatures(
-        n_chars=len(text),
-        n_han=len(_HAN_RE.findall(text)),
-        n_alnum=n_alnum,
-        n_clause_punct=len(_CLAUSE_PUNCT_RE.findall(text)),
-        ends_terminal=bool(core) and core[-1] in _TERMINAL and not _TEASER_END_RE.search(stripped),
-        n_separators=len(_SEPARATOR_RE.findall(text)),
+        n_chars=n,
+        n_han=n - len(_HAN_RUN_RE.sub("", text)),
+        n_alnum=n - len(_ALNUM_RUN_RE.sub("", text)),
+        n_clause_punct=_count_any(text, _CLAUSE_CHARS)
+        + (len(_ENGLISH_STOP_RE.findall(text)) if "." in text else 0),
+        ends_terminal=bool(core) and core[-1] in _TERMINAL and not teaser,
+        n_separators=n_separators,
         bullet=bool(_BULLET_RE.match(text)),
-        teaser=bool(_TEASER_END_RE.search(stripped)),
-        counted=bool(_COUNTED_RE.search(stripped)),
-        date_only=bool(_DATE_ONLY_RE.match(stripped)),
+        teaser=teaser,
+        counted=bool(_COUNTED_RE.search(tail)),
+        date_only=n <= 40 and bool(_DATE_ONLY_RE.match(stripped)),
     )
 
 

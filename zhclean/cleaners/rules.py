@@ -59,10 +59,26 @@ class RuleSet:
         self.rules = rules
         self.reasons = ids_reasons
         self.max_chars = max((r.max_chars for r in rules), default=0)
-        # One C-level search rejects most lines before any rule is tried one by one.
-        self._prefilter = re.compile(
-            "|".join(f"(?:{_NAMED_GROUP_RE.sub('(?:', r.pattern.pattern)})" for r in rules)
-        )
+        # Two C-level passes reject most lines before any rule is tried one by one:
+        # anchored patterns are only tried at the start of the line (match), the others
+        # anywhere (search).
+        anchored = [r for r in rules if _is_anchored(r.pattern.pattern)]
+        floating = [r for r in rules if not _is_anchored(r.pattern.pattern)]
+        self._anchored = _union(anchored)
+        # Floating patterns are bucketed by how long a line they accept, so that long
+        # lines are searched only by the few rules that can match them.
+        self._floating = [
+            (
+                limit,
+                _union([r for r in floating if r.max_chars > lower and r.max_chars <= limit] or []),
+            )
+            for lower, limit in (
+                (0, 60),
+                (60, 160),
+                (160, max((r.max_chars for r in floating), default=160)),
+            )
+        ]
+        self._floating = [(limit, union) for limit, union in self._floating if union is not None]
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuleSet:
@@ -72,7 +88,13 @@ class RuleSet:
 
     def match(self, text: str, is_prose: bool, kinds: frozenset[str] = KINDS) -> RuleMatch | None:
         """The first rule of one of ``kinds`` matching ``text``, honouring the prose guard."""
-        if not text or len(text) > self.max_chars or not self._prefilter.search(text):
+        if not text or len(text) > self.max_chars:
+            return None
+        n = len(text)
+        if not (
+            (self._anchored is not None and self._anchored.match(text))
+            or any(n <= limit and union.search(text) for limit, union in self._floating)
+        ):
             return None
         for rule in self.rules:
             if rule.kind not in kinds or (is_prose and not rule.allow_prose):
@@ -91,6 +113,40 @@ class RuleSet:
                 r.id, {"id": r.id, "kind": r.kind, "scope": r.scope, "reason": r.reason}
             )
         return list(seen.values())
+
+
+def _union(rules: list[Rule]) -> re.Pattern[str] | None:
+    if not rules:
+        return None
+    return re.compile(
+        "|".join(f"(?:{_NAMED_GROUP_RE.sub('(?:', r.pattern.pattern)})" for r in rules)
+    )
+
+
+def _is_anchored(pattern: str) -> bool:
+    """True when every top-level alternative of ``pattern`` starts with ``^``."""
+    branches, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[i + 1 : i + 2] == "]":
+                i += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            branches.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    branches.append(pattern[start:])
+    return all(b.startswith("^") for b in branches)
 
 
 def _compile(entry: dict[str, Any]) -> Rule:

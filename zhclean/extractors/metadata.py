@@ -160,6 +160,8 @@ class MetadataExtractor(PipelineStep):
             if not line.text or rid.startswith(_FOREIGN_DATE_RULES):
                 continue
             fields = line.fields or {}
+            if line.kept and start <= i <= end and "date" not in fields:
+                continue  # dates inside the article are events, not its publication time
             text = fields.get("date") or line.text
             parsed = [(dt, p) for _, dt, p in find_dates(text) if _plausible_date(dt, now)]
             if parsed:

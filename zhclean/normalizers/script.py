@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from operator import ne
 
 import opencc
 
@@ -27,8 +28,10 @@ def to_simplified(text: str) -> str:
 
 
 def _changed_chars(original: str, converted: str) -> int:
+    if original == converted:
+        return 0
     if len(original) == len(converted):
-        return sum(1 for a, b in zip(original, converted, strict=True) if a != b)
+        return sum(map(ne, original, converted))
     return len(set(original) - set(converted))
 
 

@@ -35,25 +35,60 @@ _TRANSLATE.update({c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)})
 _TRANSLATE.update({c: c - 0xFEE0 for c in range(0xFF21, 0xFF3B)})
 _TRANSLATE.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
 
+# Most documents hold none of the characters the table changes: check before copying.
+_NEEDS_TRANSLATE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TRANSLATE)) + "]")
 _SPACE_RUN_RE = re.compile(r" {2,}")
 _LINE_EDGE_RE = re.compile(r" *\n *")
 
-_HAN_OR_PUNCT = f"[{HAN_RANGES}。，、；：？！…“”‘’「」『』《》（）【】〔〕]"
+_HAN_RE = re.compile(f"[{HAN_RANGES}]")
+_HAN_OR_PUNCT_RE = re.compile(f"[{HAN_RANGES}。，、；：？！…“”‘’「」『』《》（）【】〔〕]")
 _CLOSING = "”’」』）》】〕"
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
-# Runs of ASCII , : ; ? ! next to Han convert as a unit, so "?!" and "?:" stay together.
-_PUNCT_RUN_RE = re.compile(rf"(?<={_HAN_OR_PUNCT})[,:;?!]+|[,:;?!]+(?=[{HAN_RANGES}])")
-# A single ASCII '.' right after Han (or a closing quote/bracket after Han) is a full stop,
-# unless letters follow it: then it is a file extension or a domain (新闻.html, 中国.cn).
-_FULL_STOP_RE = re.compile(
-    rf"(?:(?<=[{HAN_RANGES}{_CLOSING}])|(?<=[{HAN_RANGES}]['\"]))\.(?![.A-Za-z])"
-)
+# Each pass finds its literal character first (so the regex engine skips ahead fast) and
+# checks the context in the callback.
 # A parenthesised group touching Han, or containing it.
 _PAREN_PAIR_RE = re.compile(r"\(([^()\n]{0,200})\)")
-_LONE_PAREN_RE = re.compile(rf"(?<=[{HAN_RANGES}])[()]|[()](?=[{HAN_RANGES}])")
-_HAN_RE = re.compile(f"[{HAN_RANGES}]")
+_LONE_PAREN_RE = re.compile(r"[()]")
+# A single ASCII '.' right after Han (or a closing quote/bracket after Han) is a full stop,
+# unless letters follow it: then it is a file extension or a domain (新闻.html, 中国.cn).
+_DOTS_RE = re.compile(r"\.+")
+# Runs of ASCII , : ; ? ! next to Han convert as a unit, so "?!" and "?:" stay together.
+_PUNCT_RUN_RE = re.compile(r"[,:;?!]+")
 
 _FULLWIDTH = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
+
+
+def _is_han(ch: str) -> bool:
+    return bool(ch) and _HAN_RE.match(ch) is not None
+
+
+def _lone_paren(m: re.Match[str]) -> str:
+    s, i = m.string, m.start()
+    if (i and _is_han(s[i - 1])) or (i + 1 < len(s) and _is_han(s[i + 1])):
+        return _FULLWIDTH[m.group()]
+    return m.group()
+
+
+def _full_stop(m: re.Match[str]) -> str:
+    s, i, j = m.string, m.start(), m.end()
+    if j - i != 1 or (j < len(s) and s[j] in _ASCII_LETTERS):
+        return m.group()
+    prev = s[i - 1] if i else ""
+    if (
+        _is_han(prev)
+        or (prev and prev in _CLOSING)
+        or (prev in "'\"" and i > 1 and _is_han(s[i - 2]))
+    ):
+        return "。"
+    return m.group()
+
+
+def _punct_run(m: re.Match[str]) -> str:
+    s, i, j = m.string, m.start(), m.end()
+    if (i and _HAN_OR_PUNCT_RE.match(s[i - 1])) or (j < len(s) and _is_han(s[j])):
+        return "".join(_FULLWIDTH[c] for c in m.group())
+    return m.group()
 
 
 def _sub_outside(pattern: re.Pattern[str], text: str, repl, spans: list[tuple[int, int]]) -> str:
@@ -81,12 +116,16 @@ def normalize_punctuation(text: str) -> str:
         return text
     # Every substitution below is one character for one, so span offsets stay valid.
     spans = protected_spans(text)
-    text = _sub_outside(_PAREN_PAIR_RE, text, lambda m: _paren_pair(m, m.string), spans)
-    text = _sub_outside(_LONE_PAREN_RE, text, lambda m: _FULLWIDTH[m.group()], spans)
-    text = _sub_outside(_FULL_STOP_RE, text, lambda m: "。", spans)
-    return _sub_outside(
-        _PUNCT_RUN_RE, text, lambda m: "".join(_FULLWIDTH[c] for c in m.group()), spans
-    )
+    for _ in range(4 if "(" in text else 0):  # nested pairs convert inside out: "((们))"
+        converted = _sub_outside(_PAREN_PAIR_RE, text, lambda m: _paren_pair(m, m.string), spans)
+        if converted == text:
+            break
+        text = converted
+    if "(" in text or ")" in text:
+        text = _sub_outside(_LONE_PAREN_RE, text, _lone_paren, spans)
+    if "." in text:
+        text = _sub_outside(_DOTS_RE, text, _full_stop, spans)
+    return _sub_outside(_PUNCT_RUN_RE, text, _punct_run, spans)
 
 
 def split_raw_lines(raw: str) -> list[str]:
@@ -97,18 +136,20 @@ def split_raw_lines(raw: str) -> list[str]:
 def normalize_text(raw: str) -> str:
     """Return the normalized form of ``raw``: one spelling for newlines, spaces and punctuation.
 
-    Newlines become ``\\n``; text is NFC; zero-width and control characters are deleted;
-    private-use icon glyphs are
-    deleted; every kind of space becomes one ASCII space; full-width letters and digits become
-    half-width; lines are stripped; ASCII punctuation in Chinese context becomes
-    full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap repair.
+    Newlines become ``\\n``; text is NFC; zero-width and control characters and private-use
+    icon glyphs are deleted; every kind of space becomes one ASCII space; full-width letters
+    and digits become half-width; lines are stripped; ASCII punctuation in Chinese context
+    becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
+    repair. No pattern crosses a newline, so the punctuation passes run on the whole text.
     """
     text = _NEWLINES_RE.sub("\n", raw)
-    text = unicodedata.normalize("NFC", text)
-    text = text.translate(_TRANSLATE)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if _NEEDS_TRANSLATE_RE.search(text):
+        text = text.translate(_TRANSLATE)
     text = _SPACE_RUN_RE.sub(" ", text)
     text = _LINE_EDGE_RE.sub("\n", text).strip(" ")
-    return "\n".join(normalize_punctuation(line) for line in text.split("\n"))
+    return normalize_punctuation(text)
 
 
 class TextNormalizer(PipelineStep):

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 from zhclean.document import Document
@@ -24,12 +25,14 @@ class StepStats:
     docs_in: int = 0
     docs_out: int = 0
     docs_rejected: int = 0
+    seconds: float = 0.0
     counters: Counter = field(default_factory=Counter)
 
     def merge(self, other: StepStats) -> StepStats:
         self.docs_in += other.docs_in
         self.docs_out += other.docs_out
         self.docs_rejected += other.docs_rejected
+        self.seconds += other.seconds
         self.counters.update(other.counters)
         return self
 
@@ -39,6 +42,7 @@ class StepStats:
             "docs_in": self.docs_in,
             "docs_out": self.docs_out,
             "docs_rejected": self.docs_rejected,
+            "seconds": round(self.seconds, 3),
             "counters": dict(sorted(self.counters.items())),
         }
 
@@ -49,6 +53,7 @@ class StepStats:
             docs_in=data["docs_in"],
             docs_out=data["docs_out"],
             docs_rejected=data["docs_rejected"],
+            seconds=data.get("seconds", 0.0),
             counters=Counter(data.get("counters", {})),
         )
 
@@ -78,6 +83,7 @@ class PipelineStep(ABC):
                 yield doc
                 continue
             self.stats.docs_in += 1
+            started = perf_counter()
             try:
                 self.process(doc)
             except Exception as exc:
@@ -87,6 +93,7 @@ class PipelineStep(ABC):
                     f"{type(exc).__name__} in {self.name}: {exc}",
                     "".join(traceback.format_exception(exc, limit=-3))[-2000:],
                 )
+            self.stats.seconds += perf_counter() - started
             if doc.rejected:
                 self.stats.docs_rejected += 1
             else:

@@ -30,7 +30,7 @@ class PipelineConfig:
     stripper: StripperConfig = field(default_factory=StripperConfig)
     tokenize: bool = True
     max_sentence_chars: int = 1000
-    batch_docs: int = 256  # documents per validation batch and Parquet row group
+    batch_docs: int = 500  # documents per validation batch and Parquet row group
 
 
 def build_pipeline(

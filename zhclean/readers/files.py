@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from time import perf_counter
 
 from zhclean.document import Document
 from zhclean.pipeline.base import StepStats
@@ -129,7 +130,9 @@ class FileReader:
 
     def __call__(self, refs: Iterable[SourceRef]) -> Iterator[Document]:
         for ref in refs:
+            started = perf_counter()
             doc = read_document(ref, self.max_bytes)
+            self.stats.seconds += perf_counter() - started
             self.stats.docs_in += 1
             self.stats.counters["bytes_read"] += doc.raw_bytes
             if doc.rejected:

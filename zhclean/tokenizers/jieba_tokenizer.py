@@ -1,22 +1,27 @@
 """jieba tokenization (precise mode, HMM) with the repository's user dictionary.
 
-Protected spans (decimals, percentages, versions, domains, URLs, e-mails) are cut out
-before jieba sees the text and come back as single tokens: jieba alone turns
-``www.gov.cn`` into five tokens and ``v2.3.1`` into ``v2.3`` / ``.`` / ``1``.
+Protected spans (decimals, percentages, versions, domains, URLs, e-mails) come out as
+single tokens: jieba alone turns ``www.gov.cn`` into five tokens and ``v2.3.1`` into
+``v2.3`` / ``.`` / ``1``.
+
+Spans are found in the sentence first and jieba's cut points inside them are dropped, so
+jieba sees the whole sentence (same context as bare jieba) and the spans stay whole.
 """
 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
 from importlib import resources
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 import jieba
 
 from zhclean.document import Document
 from zhclean.pipeline.base import PipelineStep
-from zhclean.spans import protected_spans
+from zhclean.spans import TRIGGERS, protected_spans
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -45,22 +50,30 @@ def get_tokenizer(user_dict: str | None = None) -> jieba.Tokenizer:
     return tokenizer
 
 
-def tokenize(sentence: str, user_dict: str | None = None) -> list[str]:
-    """Tokens of ``sentence``; they concatenate to the sentence with whitespace removed."""
-    cut = get_tokenizer(user_dict).lcut
-    spans = protected_spans(sentence)
-    if not spans:
-        return [t for t in cut(sentence) if not t.isspace()]
-    tokens: list[str] = []
-    pos = 0
+def _merge_protected(sentence: str, tokens: list[str], spans: list[tuple[int, int]]) -> list[str]:
+    """Re-cut ``tokens`` so that each protected span is exactly one token."""
+    cuts = [0, *accumulate(map(len, tokens))]
+    inside = set()
     for start, end in spans:
-        if start > pos:
-            tokens.extend(cut(sentence[pos:start]))
-        tokens.append(sentence[start:end])
-        pos = end
-    if pos < len(sentence):
-        tokens.extend(cut(sentence[pos:]))
-    return [t for t in tokens if not t.isspace()]
+        inside.update(cuts[bisect_right(cuts, start) : bisect_left(cuts, end)])
+    bounds = sorted((set(cuts) - inside) | {p for span in spans for p in span})
+    return [sentence[a:b] for a, b in pairwise(bounds)]
+
+
+def tokenize(sentence: str, user_dict: str | None = None) -> list[str]:
+    """Tokens of ``sentence``; they concatenate to the sentence with whitespace removed.
+
+    Bare jieba on the sentence, then protected spans merged back into single tokens and
+    whitespace tokens dropped; both fix-ups are skipped when a sentence cannot need them.
+    """
+    tokens = get_tokenizer(user_dict).lcut(sentence)
+    if TRIGGERS.search(sentence):
+        spans = protected_spans(sentence)
+        if spans:
+            tokens = _merge_protected(sentence, tokens, spans)
+    if " " in sentence or not sentence.isprintable():
+        tokens = [t for t in tokens if not t.isspace()]
+    return tokens
 
 
 class Tokenizer(PipelineStep):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from time import perf_counter
 
 import pandas as pd
 import pandera.pandas as pa
@@ -132,6 +133,13 @@ class BatchValidator:
             return None, _failures_by_row(err)
 
     def __call__(self, docs: list[Document], run_id: str, processed_at: datetime) -> ValidatedBatch:
+        started = perf_counter()
+        try:
+            return self._check(docs, run_id, processed_at)
+        finally:
+            self.stats.seconds += perf_counter() - started
+
+    def _check(self, docs: list[Document], run_id: str, processed_at: datetime) -> ValidatedBatch:
         good = [d for d in docs if not d.rejected]
         self.stats.docs_in += len(good)
         failed: dict[str, list[tuple[str, str, str, str]]] = {}

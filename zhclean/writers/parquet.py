@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from itertools import accumulate, chain
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 COMPRESSION = "zstd"
+
+
+def frame_to_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """Arrow table for ``frame``; list<string> columns are built flat (much faster)."""
+    lists = [
+        f.name for f in schema if pa.types.is_list(f.type) and pa.types.is_string(f.type.value_type)
+    ]
+    if not lists:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    rest = pa.schema([f for f in schema if f.name not in lists], metadata=schema.metadata)
+    table = pa.Table.from_pandas(frame.drop(columns=lists), schema=rest, preserve_index=False)
+    for name in lists:
+        values = frame[name].tolist()
+        offsets = pa.array([0, *accumulate(map(len, values))], pa.int32())
+        flat = pa.array(list(chain.from_iterable(values)), pa.string())
+        column = pa.ListArray.from_arrays(offsets, flat, type=schema.field(name).type)
+        table = table.add_column(schema.get_field_index(name), schema.field(name), column)
+    return table.replace_schema_metadata(schema.metadata)
 
 
 class ParquetPartWriter:
@@ -29,8 +48,7 @@ class ParquetPartWriter:
     def write_frame(self, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
-        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-        self.write_table(table)
+        self.write_table(frame_to_table(frame, self.schema))
 
     def write_table(self, table: pa.Table) -> None:
         if table.num_rows == 0:
