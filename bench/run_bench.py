@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from evals.webtext_eval import zhclean_command  # noqa: E402
+
 SEEDS = REPO / "seeds"
 CORPUS = REPO / "bench" / "corpus"
 
@@ -168,7 +171,7 @@ def run_isolated(kind: str, corpus: Path) -> dict:
 def run_flow(corpus: Path) -> dict:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run(["zhclean", "run", "--input", str(corpus), "--output", out, "--max-quarantine-fraction", "1"],
+        subprocess.run([zhclean_command(), "run", "--input", str(corpus), "--output", out, "--max-quarantine-fraction", "1"],
                        check=True, capture_output=True, cwd=REPO)  # fmt: skip
         wall = time.perf_counter() - start
         report = json.loads(max(Path(out, "_runs").glob("*.json")).read_text(encoding="utf-8"))
@@ -188,7 +191,6 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        sys.path.insert(0, str(REPO))
         print(json.dumps(MEASURES[args.measure](args.corpus)))
         return 0
 

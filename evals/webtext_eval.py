@@ -21,7 +21,7 @@ from pathlib import Path
 
 from evals.metric import author_matches, content_prf, date_matches, gold_date_parts
 
-DEFAULT_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "evaldata" / "webtext-dev"
+DEFAULT_DEV = Path(__file__).resolve().parent / "data" / "webtext-dev"
 
 
 @dataclass
@@ -56,6 +56,12 @@ class EvalResult:
             "author_accuracy": sum(p.author_ok for p in authored) / len(authored),
             "author_pages": len(authored),
         }
+
+
+def zhclean_command() -> str:
+    """The ``zhclean`` of this interpreter's environment (works without activating it)."""
+    beside = Path(sys.executable).with_name("zhclean")
+    return str(beside) if beside.exists() else "zhclean"
 
 
 def load_gold(dev: Path) -> dict[str, dict]:
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         pages.mkdir()
         for page in gold:
             shutil.copy(args.dev / f"{page}.txt", pages / f"{page}.txt")
-        cmd = ["zhclean", "run", "--input", str(pages), "--output", str(output)]
+        cmd = [zhclean_command(), "run", "--input", str(pages), "--output", str(output)]
         print("$", " ".join(cmd), file=sys.stderr)
         subprocess.run(cmd, check=True)
     result = score(read_predictions(output), gold)

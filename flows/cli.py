@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 from flows.runtime import apply_prefect_defaults, prefect_api
+from zhclean.pipeline.runner import PipelineConfig
+
+MAX_SENTENCE_CHARS = PipelineConfig.max_sentence_chars
+BATCH_DOCS = PipelineConfig.batch_docs
 
 
 def _latest_report(output: str, since: float) -> dict | None:
@@ -109,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-sentence-chars",
         type=int,
-        default=500,
-        help="longer sentences fail validation as failed splits (default 500)",
+        default=MAX_SENTENCE_CHARS,
+        help=f"longer sentences fail validation as failed splits (default {MAX_SENTENCE_CHARS})",
     )
     run.add_argument(
         "--wait-for-lock",
@@ -121,8 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--batch-docs",
         type=int,
-        default=500,
-        help="documents per validation batch and Parquet row group (default 500)",
+        default=BATCH_DOCS,
+        help=f"documents per validation batch and Parquet row group (default {BATCH_DOCS})",
     )
     run.set_defaults(func=cmd_run)
     report = sub.add_parser("report", help="print the report of the latest or a given run")

@@ -121,9 +121,9 @@ def etl(
     max_quarantine_fraction: float = 0.05,
     full_refresh: bool = False,
     shard_mb: float = 8.0,
-    max_sentence_chars: int = 1000,
+    max_sentence_chars: int = PipelineConfig.max_sentence_chars,
     lock_wait_seconds: float = 0.0,
-    batch_docs: int = 500,
+    batch_docs: int = PipelineConfig.batch_docs,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 

@@ -24,8 +24,8 @@ _FORBIDDEN_SENTENCE = r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u20
 _FORBIDDEN_DOCUMENT = r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]"
 # A "sentence" made only of navigation marks or a bare link-list header.
 _MARKERS_ONLY = re.compile(
-    r"^(?:[\s|｜>»›<«‹·•●◆■□▪\-—_=~*#/\\:：,，。.、;；!！?？()（）\[\]【】]+"
-    r"|(?:相关|延伸|推荐|热点|更多)(?:链接|阅读|新闻|文章|推荐|报道)?[:：]?)$"
+    r"^(?:[\s|｜>»›<«‹·•●◆■□▪\-—_=~*#/\\]+"
+    r"|(?:相关|延伸|推荐|热点|更多)(?:链接|阅读|新闻|文章|推荐|报道)?[:：]?(?:\s*>>)?)$"
 )
 
 

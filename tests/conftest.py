@@ -14,11 +14,8 @@ from flows.runtime import apply_prefect_defaults
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
-# The dev pages ship with the workspace, not the repository; tests that need them skip
-# (with the reason) when they are absent.
-WEBTEXT_DEV = Path(
-    os.environ.get("ZHCLEAN_WEBTEXT_DEV", REPO.parent / "shared" / "evaldata" / "webtext-dev")
-)
+# The 34 dev pages (MIT, see evals/data/webtext-dev/LICENSE) are vendored in the repo.
+WEBTEXT_DEV = Path(os.environ.get("ZHCLEAN_WEBTEXT_DEV", REPO / "evals" / "data" / "webtext-dev"))
 
 apply_prefect_defaults()
 
@@ -29,8 +26,7 @@ def seed_text(prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def webtext_dev() -> Path:
-    if not (WEBTEXT_DEV / "meta.gold.jsonl").exists():
-        pytest.skip(f"webtext-dev pages not found at {WEBTEXT_DEV} (set ZHCLEAN_WEBTEXT_DEV)")
+    assert (WEBTEXT_DEV / "meta.gold.jsonl").exists(), f"webtext-dev pages missing at {WEBTEXT_DEV}"
     return WEBTEXT_DEV
 
 

@@ -268,3 +268,34 @@ def test_hard_wrapped_lines_are_joined_and_paragraphs_kept():
 def test_unwrapped_text_is_left_alone():
     lines = [ln for ln in seed_text("002").splitlines() if ln]
     assert detect_wrap_width(lines) is None
+
+
+def test_lines_broken_before_punctuation_are_rejoined():
+    from zhclean.cleaners.hardwrap import join_broken_lines
+
+    run = [
+        "你不可能使用高级语言写出高效的代码",
+        "。这意味这你不会有机会写编译器。",
+        "图1",
+        ". C2C产业链结构图",
+    ]
+    assert join_broken_lines(run) == [
+        "你不可能使用高级语言写出高效的代码。这意味这你不会有机会写编译器。",
+        "图1. C2C产业链结构图",
+    ]
+
+
+def test_punctuation_only_pieces_join_a_sentence():
+    from zhclean.document import Document
+    from zhclean.splitters.step import SentenceSplitter
+
+    doc = Document(
+        source="x",
+        doc_id="0" * 32,
+        paragraphs=["我希望能有更多的朋友关心这一个有意义的课题。□", "。开头的标点"],
+    )
+    list(SentenceSplitter()([doc]))
+    assert [(s.para_idx, s.text) for s in doc.sentences] == [
+        (0, "我希望能有更多的朋友关心这一个有意义的课题。□"),
+        (1, "。开头的标点"),
+    ]

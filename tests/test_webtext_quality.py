@@ -64,3 +64,18 @@ def test_metric_matches_readme_definition():
     p, r, _ = content_prf("一二三四，五六", "一二三四五六七八")
     assert (p, r) == (1.0, 3 / 5)  # punctuation dropped; shingles are a multiset
     assert content_prf("", "一二三四") == (0.0, 0.0, 0.0)
+
+
+def test_every_dev_page_passes_validation(webtext_dev):
+    """The pages must survive the contract too, not only the cleaner: a stray '。' line or a
+    long forum sentence once sent six of them to quarantine."""
+    from datetime import UTC, datetime
+
+    from zhclean.validation.validate import BatchValidator
+
+    gold = load_gold(webtext_dev)
+    refs = [SourceRef(str(webtext_dev / f"{p}.txt"), f"{p}.txt", 0) for p in gold]
+    docs, _, _ = process_sources(refs, PipelineConfig())
+    batch = BatchValidator()(list(docs), "run", datetime.now(UTC))
+    assert [(d.source, d.rejection) for d in batch.rejected] == []
+    assert len(batch.documents) == 34

@@ -61,6 +61,22 @@ def detect_wrap_width(lines: list[str]) -> int | None:
     return best_width
 
 
+# A line starting with one of these continues the line before it: crawlers break lines
+# around inline elements (a link, a bold word), leaving "。这意味着…" on its own line.
+_CONTINUES = frozenset("。，、；：！？…）」』”’》〕】)]%％,.;:!?")
+
+
+def join_broken_lines(run: list[str]) -> list[str]:
+    """Join lines of ``run`` that begin with closing or sentence-final punctuation."""
+    out: list[str] = []
+    for line in run:
+        if out and line[:1] in _CONTINUES:
+            out[-1] += line
+        else:
+            out.append(line)
+    return out
+
+
 def _join(left: str, right: str) -> str:
     if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum():
         return f"{left} {right}"
@@ -97,6 +113,9 @@ class ParagraphAssembler(PipelineStep):
                 runs[-1].append(line.text)
             elif runs[-1]:
                 runs.append([])
+        lines_in = sum(len(run) for run in runs)
+        runs = [join_broken_lines(run) for run in runs]
+        self.count("lines_joined_at_punctuation", lines_in - sum(len(run) for run in runs))
         width = detect_wrap_width([t for run in runs for t in run])
         paragraphs = [p for run in runs for p in repair_hard_wraps(run, width)]
         if width is not None:

@@ -1,0 +1,164 @@
+"""The deployment on a real Prefect server: schedule, worker, a triggered run.
+
+Starts `prefect server start` on a free loopback port with its own PREFECT_HOME,
+creates the process pool, deploys from prefect.yaml with `prefect deploy --all
+--no-prompt`, starts a worker and triggers the deployment through the API.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from tests.conftest import REPO, SEEDS
+
+POOL = "zhclean-process"
+DEPLOYMENT = "zhclean-etl/daily"
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until(check, timeout: float, what: str):
+    """Readiness wait for an external process (not a timing assumption in a test)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(delay)
+        delay = min(delay * 1.5, 2.0)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _prefect(*args: str, env: dict, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [str(BIN / "prefect"), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def _api(env: dict, coro):
+    code = (
+        "import asyncio, json, sys\n"
+        "from prefect.client.orchestration import get_client\n"
+        f"{coro}\n"
+        "print(json.dumps(asyncio.run(main()), default=str))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+HEALTHY = """
+async def main():
+    async with get_client() as client:
+        return (await client.api_healthcheck()) is None
+"""
+
+DEPLOYMENT_INFO = f"""
+async def main():
+    async with get_client() as client:
+        d = await client.read_deployment_by_name("{DEPLOYMENT}")
+        runs = await client.read_flow_runs()
+        return {{
+            "schedules": [{{"cron": s.schedule.cron, "timezone": s.schedule.timezone, "active": s.active}}
+                          for s in d.schedules],
+            "concurrency_limit": d.global_concurrency_limit.limit if d.global_concurrency_limit else None,
+            "work_pool": d.work_pool_name,
+            "scheduled_runs": sorted(str(r.expected_start_time) for r in runs
+                                     if r.deployment_id == d.id and r.state_type.value == "SCHEDULED"),
+        }}
+"""
+
+
+def test_deployment_schedule_worker_and_run(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_API_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+        "PWD": str(REPO),  # prefect.yaml's pull step: the worker runs from the repo root
+    }
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    server_log = open(log_dir / "server.log", "w")  # noqa: SIM115 - closed in finally
+    worker_log = open(log_dir / "worker.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, cwd=tmp_path, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    worker = None
+    try:
+        _wait_until(lambda: _api(env, HEALTHY), 240, "the Prefect server")
+        _prefect("work-pool", "create", POOL, "--type", "process", env=env)
+        deploy = _prefect("deploy", "--all", "--no-prompt", env=env)
+        print(deploy.stdout)
+
+        info = _wait_until(
+            lambda: (i := _api(env, DEPLOYMENT_INFO))["scheduled_runs"] and i,
+            120,
+            "the scheduler to create runs",
+        )
+        print("deployment:", info)
+        assert info["schedules"] == [
+            {"cron": "0 2 * * *", "timezone": "Asia/Shanghai", "active": True}
+        ]
+        assert info["concurrency_limit"] == 1 and info["work_pool"] == POOL
+        # 02:00 in Shanghai is 18:00 UTC: the scheduler really ran on this server
+        assert all("18:00:00" in t for t in info["scheduled_runs"]), info["scheduled_runs"]
+
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--limit", "1"],
+            env=env, cwd=tmp_path, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        seeds = shutil.copytree(SEEDS, tmp_path / "seeds")
+        out = tmp_path / "out"
+        run = _prefect(
+            "deployment", "run", DEPLOYMENT, "--param", f"input_dir={seeds}", "--param", f"output_dir={out}",
+            "--watch", "--watch-timeout", "600", env=env,
+        )  # fmt: skip
+        print(run.stdout)
+        assert "Completed" in run.stdout
+        documents = ds.dataset(out / "documents", format="parquet", partitioning="hive").to_table()
+        assert documents.num_rows == 5
+        assert (out / "quarantine").is_dir() and list((out / "_runs").glob("*.json"))
+    finally:
+        for proc in (worker, server):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        server_log.close()
+        worker_log.close()
+        print((log_dir / "worker.log").read_text()[-3000:])
+    server_text = (log_dir / "server.log").read_text()
+    assert "Traceback" not in server_text, server_text[-3000:]
