@@ -55,12 +55,18 @@ def _retry_on_io_error(task, task_run, state) -> bool:
     return False
 
 
+# Every task reads or writes files: retry transient I/O errors, never cache results.
+IO_RETRIES = {
+    "cache_policy": NO_CACHE,
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_condition_fn": _retry_on_io_error,
+}
+
+
 @task(
     name="plan-sources",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_condition_fn=_retry_on_io_error,
+    **IO_RETRIES,
 )
 def plan_sources(input_dir: str, output_dir: str, full_refresh: bool) -> RunPlan:
     """List the input and decide, by content hash, which sources need processing."""
@@ -71,10 +77,7 @@ def plan_sources(input_dir: str, output_dir: str, full_refresh: bool) -> RunPlan
 
 @task(
     name="count-repeated-lines",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_condition_fn=_retry_on_io_error,
+    **IO_RETRIES,
 )
 def count_repeated_lines(refs: list[SourceRef], min_docs: int) -> dict[str, RepeatedLines]:
     """The corpus pass: lines that recur across documents of the same group."""
@@ -83,10 +86,7 @@ def count_repeated_lines(refs: list[SourceRef], min_docs: int) -> dict[str, Repe
 
 @task(
     name="process-shard",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    retry_condition_fn=_retry_on_io_error,
+    **IO_RETRIES,
 )
 def process_shard_task(
     shard_id: int,

@@ -46,7 +46,16 @@ def _no_forbidden(series: pd.Series, pattern: str) -> pd.Series:
     return ~series.astype("string").str.contains(pattern, regex=True).fillna(False)
 
 
-class DocumentsModel(pa.DataFrameModel):
+class _Contract(pa.DataFrameModel):
+    """Shared settings: exactly these columns, in this order, coerced to their types."""
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
+
+class DocumentsModel(_Contract):
     """``output/documents/``: one row per published input document."""
 
     doc_id: Series[str] = pa.Field(
@@ -97,11 +106,6 @@ class DocumentsModel(pa.DataFrameModel):
         dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was produced (UTC)"
     )
 
-    class Config:
-        strict = True
-        coerce = True
-        ordered = True
-
     @pa.check("text", name="no_control_or_zero_width_chars")
     def _text_clean(cls, series: pd.Series) -> pd.Series:
         return _no_forbidden(series, _FORBIDDEN_DOCUMENT)
@@ -129,7 +133,7 @@ class DocumentsModel(pa.DataFrameModel):
         return df["text"].str.len().astype("Int64") == df["n_chars"]
 
 
-class SentencesModel(pa.DataFrameModel):
+class SentencesModel(_Contract):
     """``output/sentences/``: one row per sentence of ``documents.text``."""
 
     doc_id: Series[str] = pa.Field(
@@ -153,9 +157,6 @@ class SentencesModel(pa.DataFrameModel):
     run_id: Series[str] = pa.Field(description="the run that produced this row")
 
     class Config:
-        strict = True
-        coerce = True
-        ordered = True
         unique = ("doc_id", "sent_idx")
 
     @pa.check("text", name="no_control_or_zero_width_chars")
@@ -179,7 +180,7 @@ class SentencesModel(pa.DataFrameModel):
         return df["tokens"].map(len).astype("Int32") == df["n_tokens"]
 
 
-class QuarantineModel(pa.DataFrameModel):
+class QuarantineModel(_Contract):
     """``output/quarantine/``: one row per rejected input, with enough to reprocess it."""
 
     run_id: Series[str] = pa.Field(description="the run that rejected the input")
@@ -212,11 +213,6 @@ class QuarantineModel(pa.DataFrameModel):
     quarantined_at: Series[pd.DatetimeTZDtype] = pa.Field(
         dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was written (UTC)"
     )
-
-    class Config:
-        strict = True
-        coerce = True
-        ordered = True
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {

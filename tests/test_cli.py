@@ -17,7 +17,7 @@ def test_run_on_seeds_prints_summary_and_no_noise(tmp_path):
     combined = proc.stdout + proc.stderr
     assert proc.returncode == 0, combined
     for expected in ("documents  read 5", "written 5", "quarantined 0", "sentences", "tokens",
-                     "boilerplate removed", "elapsed", "MB/s"):  # fmt: skip
+                     "boilerplate removed", "removed lines by rule", "bp.related_links 9", "elapsed", "MB/s"):  # fmt: skip
         assert expected in proc.stdout, proc.stdout
     assert "Traceback" not in combined
     assert "| ERROR" not in combined and "Error logging to API" not in combined

@@ -126,8 +126,22 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"quarantined {c['quarantined']}  skipped {c['unchanged_skipped']}  missing {c['missing']}",
         f"  sentences  {c['sentences']}  tokens {c['tokens']}",
         f"  boilerplate removed  {c['boilerplate_chars']} characters",
+        *_rule_lines(report["removals_by_rule"]),
         f"  elapsed  {report['elapsed_seconds']:.1f} s   throughput {c['mb_per_s']:.2f} MB/s",
     ]
+
+
+def _rule_lines(rules: list[dict[str, Any]], per_line: int = 4, top: int = 12) -> list[str]:
+    """Removed lines per rule, largest first, a few per line ("zhclean report" has all)."""
+    by_lines = sorted(rules, key=lambda r: (-r["lines"], r["rule_id"]))
+    items = [f"{r['rule_id']} {r['lines']}" for r in by_lines[:top]]
+    if len(rules) > top:
+        items.append(f"+{len(rules) - top} more rules")
+    lines = []
+    for i in range(0, len(items), per_line):
+        label = "  removed lines by rule  " if i == 0 else " " * 25
+        lines.append(label + ", ".join(items[i : i + per_line]))
+    return lines
 
 
 def stage_table(report: dict[str, Any]) -> list[dict[str, Any]]:
