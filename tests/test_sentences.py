@@ -129,3 +129,18 @@ def test_very_long_line_is_fast_and_lossless():
 def test_depth_is_capped():
     text = "（" * 50 + "内容。" + "）" * 50 + "结束。下一句。"
     assert "".join(split_sentences(text)) == text
+
+
+def test_over_long_sentences_are_cut_at_clauses_losslessly():
+    from zhclean.splitters.step import split_long
+
+    clause = "这是一个没有句号的长句子中的一个分句"  # 18 characters
+    text = "，".join([clause] * 120)  # ~2300 characters, no full stop
+    parts = split_long(text, 1000)
+    assert all(len(p) <= 1000 for p in parts) and len(parts) == 3
+    assert "".join(parts) == text
+    assert split_long("长" * 1500, 1000) == [
+        "长" * 1500
+    ]  # nothing to cut at: validation will say so
+    words = " ".join(["word"] * 400)
+    assert all(len(p) <= 1000 for p in split_long(words, 1000))

@@ -45,7 +45,7 @@ def build_pipeline(
         BoilerplateStripper(RuleSet.load(config.rules_path), repeated, config.stripper),
         MetadataExtractor(now=now),
         ParagraphAssembler(),
-        SentenceSplitter(),
+        SentenceSplitter(config.max_sentence_chars),
     ]
     if config.tokenize:
         steps.append(Tokenizer(config.user_dict))

@@ -2,8 +2,9 @@
 
 ``split_sentences(text)`` returns pieces whose concatenation is exactly ``text``. A piece
 ends after a terminator (``。！？`` and runs of them; ``!``/``?`` and a full-stop ``.``/``．``
-in Chinese context; an ellipsis followed by a new sentence) together with any closing
-quote it ends and the whitespace after it, or at a newline.
+in Chinese context; an ellipsis followed by a new sentence; in English, ``. ! ?`` before
+a capital, except after abbreviations) together with any closing quote it ends and the
+whitespace after it, or at a newline.
 
 Quotes and brackets are matched per line with a capped stack. Nothing inside a bracket
 ends the outer sentence. A terminator inside a quotation ends a sentence only when it sits
@@ -162,6 +163,70 @@ def _end_of_quotation(
     return end
 
 
+# English: ". " (or "! ", "? ") then a capital letter or Han ends a sentence, unless the word
+# before the dot is an abbreviation, an initial or dotted (U.S., e.g.).
+_EN_NEXT_RE = re.compile(rf"\s+[\"'“‘(\[]?[A-Z{HAN_RANGES}]")
+_EN_WORD_BEFORE_RE = re.compile(r"[A-Za-z][A-Za-z.]*$")
+_ABBREVIATIONS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "vs",
+        "etc",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "no",
+        "vol",
+        "fig",
+        "pp",
+        "ed",
+        "eds",
+        "rev",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
+)
+
+
+def _english_stop(line: str, s: int, e: int) -> bool:
+    if s == 0 or not _EN_NEXT_RE.match(line, e):
+        return False
+    prev = line[s - 1]
+    if not (prev.isascii() and (prev.isalnum() or prev in ")\"'")):
+        return False
+    if line[s] == ".":
+        word = _EN_WORD_BEFORE_RE.search(line, 0, s)
+        if word and (
+            "." in word.group() or len(word.group()) == 1 or word.group().lower() in _ABBREVIATIONS
+        ):
+            return False
+    return True
+
+
 def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
     n = len(line)
     containment = _Containment(_match_pairs(line)) if _QB_RE.search(line) else None
@@ -177,11 +242,16 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
         elif chars & _ASCII_QE:
             prev = line[s - 1] if s else ""
             nxt = line[e] if e < n else ""
-            if not (_is_cjk_context(prev) or _HAN_RE.match(nxt or " ")):
+            if not (
+                _is_cjk_context(prev) or _HAN_RE.match(nxt or " ") or _english_stop(line, s, e)
+            ):
                 continue
         elif chars <= _DOTS and len(run) <= 2:
             # after Han, but not a file extension or domain (新闻.html): letters follow those
-            if not _han_before(line, s) or (e < n and line[e].isascii() and line[e].isalpha()):
+            chinese = _han_before(line, s) and not (
+                e < n and line[e].isascii() and line[e].isalpha()
+            )
+            if not chinese and not (run == "." and _english_stop(line, s, e)):
                 continue
             marker = _LIST_MARKER_RE.match(line, sentence_start)
             if marker and s < marker.end():

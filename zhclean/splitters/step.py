@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import re
 
-from zhclean.chars import HAN_RANGES
 from zhclean.document import Document, Sentence
 from zhclean.pipeline.base import PipelineStep
 from zhclean.splitters.sentences import split_sentences
 
-_WORD_RE = re.compile(f"[0-9A-Za-z{HAN_RANGES}]|[^\\W_]")
+_WORD_RE = re.compile(r"[^\W_]")
+# Where an over-long sentence may be cut, strongest first.
+_CLAUSE_BREAKS = (re.compile(r"[；;]"), re.compile(r"[，,：:、]"), re.compile(r"\s"))
+
+
+def split_long(text: str, max_chars: int) -> list[str]:
+    """Cut a sentence longer than ``max_chars`` at clause punctuation or spaces.
+
+    Web text has run-on "sentences" (a forum post without a full stop, a pasted list).
+    They are cut after the strongest break in the second half of each window, so pieces
+    stay long and nothing is lost. Text with no break at all stays whole; validation
+    then rejects it as a failed split.
+    """
+    pieces: list[str] = []
+    start = 0
+    while len(text) - start > max_chars:
+        window = text[start : start + max_chars]
+        cut = None
+        for breaks in _CLAUSE_BREAKS:
+            ends = [m.end() for m in breaks.finditer(window, max_chars // 2)]
+            if ends:
+                cut = ends[-1]
+                break
+        if cut is None:
+            break
+        pieces.append(text[start : start + cut])
+        start += cut
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip()]
 
 
 class SentenceSplitter(PipelineStep):
@@ -17,33 +44,40 @@ class SentenceSplitter(PipelineStep):
 
     A piece with no letter, digit or Han character is folded into the sentence before it
     (or after it, at the start of a paragraph): it is punctuation left over by the page.
+    A sentence longer than ``max_chars`` is cut again at clause boundaries.
     """
 
     name = "split"
 
+    def __init__(self, max_chars: int = 1000) -> None:
+        super().__init__()
+        self.max_chars = max_chars
+
     def process(self, doc: Document) -> None:
-        sentences = []
+        sentences: list[Sentence] = []
         for para_idx, paragraph in enumerate(doc.paragraphs):
+            texts: list[str] = []
             pending = ""  # punctuation-only text waiting for a sentence to join
             for piece in split_sentences(paragraph):
                 text = piece.strip()
                 if not text:
                     continue
-                if not _WORD_RE.search(text):
-                    # "□" closing an article, a lone "（": not a sentence of its own
-                    last = (
-                        sentences[-1] if sentences and sentences[-1].para_idx == para_idx else None
-                    )
-                    if last is not None:
-                        last.text += text
+                if not _WORD_RE.search(text):  # "□" closing an article, a lone "（"
+                    if texts:
+                        texts[-1] += text
                     else:
                         pending += text
                     self.count("punctuation_pieces_merged")
                     continue
-                sentences.append(Sentence(para_idx, pending + text))
+                texts.append(pending + text)
                 pending = ""
             if pending:
-                sentences.append(Sentence(para_idx, pending))
+                texts.append(pending)
+            for text in texts:
+                parts = split_long(text, self.max_chars) if len(text) > self.max_chars else [text]
+                if len(parts) > 1:
+                    self.count("long_sentences_cut_at_clauses")
+                sentences.extend(Sentence(para_idx, part) for part in parts)
         doc.sentences = sentences
         self.count("sentences", len(sentences))
         self.count("paragraphs", len(doc.paragraphs))

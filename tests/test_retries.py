@@ -1,0 +1,45 @@
+"""Transient I/O errors are retried with backoff; other errors fail at once."""
+
+from __future__ import annotations
+
+import pytest
+from prefect import flow, task
+
+from flows.etl import IO_RETRIES, count_repeated_lines, plan_sources, process_shard_task
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def test_every_io_task_uses_the_retry_policy():
+    for t in (plan_sources, count_repeated_lines, process_shard_task):
+        assert t.retries == 2
+        assert t.retry_delay_seconds == [2, 4]  # exponential backoff
+        assert t.retry_condition_fn is IO_RETRIES["retry_condition_fn"]
+
+
+def test_oserror_is_retried_and_other_errors_are_not(tmp_path):
+    attempts = tmp_path / "attempts"
+    fast = {**IO_RETRIES, "retry_delay_seconds": 0}
+
+    @task(**fast)
+    def flaky_read() -> str:
+        n = int(attempts.read_text()) if attempts.exists() else 0
+        attempts.write_text(str(n + 1))
+        if n == 0:
+            raise OSError("input volume busy")
+        return "read"
+
+    bad_attempts = tmp_path / "bad_attempts"
+
+    @task(**fast)
+    def bad_data() -> None:
+        bad_attempts.write_text(bad_attempts.read_text() + "x" if bad_attempts.exists() else "x")
+        raise ValueError("not an I/O problem")
+
+    @flow
+    def both():
+        return flaky_read(), bad_data(return_state=True)
+
+    value, state = both()
+    assert value == "read" and attempts.read_text() == "2"
+    assert state.is_failed() and bad_attempts.read_text() == "x"  # one attempt, no retry
