@@ -156,9 +156,24 @@ def test_quality_gate_blocks_publishing(seeds, tmp_path):
 
 
 def test_report_json_and_artifact_content(seeds, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
     out = tmp_path / "out"
-    run_flow(seeds, out)
+    state = run_flow(seeds, out)
     report = json.loads(next((out / "_runs").glob("*.json")).read_text(encoding="utf-8"))
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    by_key = {a.key: a for a in artifacts if a.key}
+    assert by_key["zhclean-run-report"].type == "markdown"
+    assert f"# zhclean run `{report['run_id']}`" in by_key["zhclean-run-report"].data
+    assert "`bp.related_links` | 9 |" in by_key["zhclean-run-report"].data
+    assert by_key["zhclean-run-table"].type == "table"
+    assert any(a.type == "progress" for a in artifacts)
     rules = {r["rule_id"]: r for r in report["removals_by_rule"]}
     assert rules["bp.related_links"]["lines"] == 9 and rules["bp.related_links"]["reason"]
     assert {s["name"] for s in report["stages"]} >= {"read", "normalize", "convert", "strip_boilerplate",

@@ -61,6 +61,11 @@ def statistical_warnings(totals: dict[str, int]) -> list[str]:
     return warnings
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """Human-readable report: counts, gate, per-stage and per-rule tables, failures."""
     c = report["counts"]
@@ -95,13 +100,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         )
     out += ["", "## Removals by rule", "", "| rule | lines | chars | reason |", "|---|---|---|---|"]
     for r in report["removals_by_rule"]:
-        out.append(f"| `{r['rule_id']}` | {r['lines']} | {r['chars']} | {r['reason']} |")
+        out.append(f"| `{r['rule_id']}` | {r['lines']} | {r['chars']} | {_cell(r['reason'])} |")
     out += ["", "## Failed checks", ""]
     if report["failed_checks"]:
         out += ["| check | documents | examples |", "|---|---|---|"]
         for f in report["failed_checks"]:
             examples = "; ".join(f"`{e['source']}`: {e['reason']}" for e in f["examples"])
-            out.append(f"| `{f['check']}` | {f['count']} | {examples.replace('|', '/')} |")
+            out.append(f"| `{f['check']}` | {f['count']} | {_cell(examples)} |")
     else:
         out.append("none")
     out += ["", "## Dataset checks", ""]
