@@ -31,9 +31,9 @@ from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
 from zhclean.extractors.metadata import AUTHOR_LINE, AUTHOR_LINE_REASON
 from zhclean.pipeline.runner import PipelineConfig, count_group_lines
-from zhclean.pipeline.shard import ShardResult, merge_stats, process_shard
+from zhclean.pipeline.shard import ShardResult, process_shard
 from zhclean.readers.files import SourceRef, list_sources
-from zhclean.report import removals_by_rule, render_markdown, stage_table, statistical_warnings
+from zhclean.report import Decision, build_report, decide, render_markdown, stage_table, tally_run
 from zhclean.storage.faults import crash_point
 from zhclean.storage.lock import output_lock
 from zhclean.storage.plan import RunPlan, make_shards, plan_run
@@ -252,53 +252,19 @@ def _finish(
 ) -> dict[str, Any]:
     """Gate, dataset checks, publish (or not), quarantine log, report and artifacts."""
     logger = get_run_logger()
-    totals: dict[str, int] = {}
-    for r in results:
-        for key, value in r.totals.items():
-            totals[key] = totals.get(key, 0) + value
-    outcomes = [o for r in results for o in r.outcomes]
-    published = sum(1 for o in outcomes if o.status == "published")
-    quarantined = len(outcomes) - published
-    processed = len(plan.to_process)
-    fraction = quarantined / processed if processed else 0.0
-    gate_passed = fraction <= max_quarantine_fraction
-    balanced = (
-        len(plan.sources) == published + quarantined + len(plan.unchanged)
-        and len(outcomes) == processed
-    )
-    files_by_shard = {r.shard_id: r.files.get("documents") for r in results}
-    staged = [
-        StagedOutcome(
-            o.source,
-            o.doc_id,
-            o.content_sha256,
-            o.status,
-            files_by_shard[r.shard_id] if o.status == "published" else None,
-            o.check,
-        )
-        for r in results
-        for o in r.outcomes
-    ]
-
+    tally = tally_run(plan, results)
+    decision = decide(tally, max_quarantine_fraction, full_refresh)
+    staging = store.staging_dir(run_id)
     dataset_checks: list[dict[str, Any]] = []
     snapshot = None
-    staging = store.staging_dir(run_id)
-    if not balanced:
-        status = "accounting_error"
-        message = (
-            f"accounting identity violated: {len(plan.sources)} inputs != {published} published + "
-            f"{quarantined} quarantined + {len(plan.unchanged)} skipped; nothing published"
-        )
-    elif not gate_passed:
-        status = "blocked_by_gate"
-        message = (
-            f"quality gate: {quarantined}/{processed} inputs quarantined ({fraction:.1%}) > "
-            f"max {max_quarantine_fraction:.1%}; nothing published, previous data unchanged"
-        )
-    elif processed == 0 and not full_refresh:
-        status = "nothing_to_do"
-        message = f"all {len(plan.unchanged)} sources unchanged since the last published run"
-    else:
+    if decision.publish:
+        files = {r.shard_id: r.files.get("documents") for r in results}
+        staged = [
+            StagedOutcome(o.source, o.doc_id, o.content_sha256, o.status,
+                          files[r.shard_id] if o.status == "published" else None, o.check)
+            for r in results
+            for o in r.outcomes
+        ]  # fmt: skip
         tmp, manifest = store.build_snapshot(run_id, staging, staged, full_refresh)
         crash_point("snapshot-built")
         checks = check_snapshot(tmp / "documents", tmp / "sentences")
@@ -306,10 +272,8 @@ def _finish(
         failed = [c for c in checks if not c.passed]
         if failed:
             store.discard(tmp)
-            status = "failed_dataset_checks"
-            message = "dataset checks failed: " + ", ".join(
-                f"{c.name} ({c.failures})" for c in failed
-            )
+            names = ", ".join(f"{c.name} ({c.failures})" for c in failed)
+            decision = Decision("failed_dataset_checks", f"dataset checks failed: {names}", False)
         else:
             store.publish(tmp, manifest)
             snapshot = {
@@ -317,74 +281,29 @@ def _finish(
                 "files": {k: len(v) for k, v in manifest.files.items()},
                 "sources": len(manifest.sources),
             }
-            status = "published"
-            message = f"published {published} documents, quarantined {quarantined}"
     store.append_quarantine(run_id, staging)
     store.discard(staging)
 
-    stats = merge_stats(results)
-    reasons = {**RuleSet.load().reasons, **BUILTIN_REASONS, AUTHOR_LINE: AUTHOR_LINE_REASON}
-    failed_checks: dict[str, dict[str, Any]] = {}
-    for r in results:
-        for key, examples in r.examples.items():
-            entry = failed_checks.setdefault(key, {"check": key, "count": 0, "examples": []})
-            entry["examples"] = (entry["examples"] + examples)[:3]
-        for o in r.outcomes:
-            if o.check:
-                failed_checks.setdefault(o.check, {"check": o.check, "count": 0, "examples": []})[
-                    "count"
-                ] += 1
-    elapsed = time.monotonic() - started
-    report = {
-        "run_id": run_id,
-        "flow_run_id": str(flow_run.get_id()),
-        "status": status,
-        "message": message,
-        "started_at": started_at.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "elapsed_seconds": elapsed,
-        "input_dir": input_root,
-        "output_dir": output_root,
-        "parameters": {
+    report = build_report(
+        run_id=run_id,
+        flow_run_id=str(flow_run.get_id()),
+        plan=plan,
+        results=results,
+        tally=tally,
+        decision=decision,
+        parameters={
             "max_quarantine_fraction": max_quarantine_fraction,
             "full_refresh": full_refresh,
         },
-        "counts": {
-            "inputs": len(plan.sources),
-            "new": len(plan.new),
-            "changed": len(plan.changed),
-            "unchanged_skipped": len(plan.unchanged),
-            "missing": len(plan.missing),
-            "processed": processed,
-            "published": published,
-            "quarantined": quarantined,
-            "sentences": totals.get("sentences", 0),
-            "tokens": totals.get("tokens", 0),
-            "bytes_processed": totals.get("bytes_in", 0),
-            "boilerplate_chars": totals.get("boilerplate_chars", 0),
-            "mb_per_s": totals.get("bytes_in", 0) / 1e6 / max(elapsed, 1e-9),
-        },
-        "accounting": {
-            "inputs": len(plan.sources),
-            "published": published,
-            "quarantined": quarantined,
-            "skipped": len(plan.unchanged),
-            "balanced": balanced,
-        },
-        "gate": {
-            "max_quarantine_fraction": max_quarantine_fraction,
-            "quarantine_fraction": fraction,
-            "passed": gate_passed,
-        },
-        "stages": [s.to_dict() for s in stats],
-        "removals_by_rule": removals_by_rule(stats, reasons),
-        "failed_checks": sorted(failed_checks.values(), key=lambda f: -f["count"]),
-        "dataset_checks": dataset_checks,
-        "warnings": statistical_warnings(totals),
-        "snapshot": snapshot,
-        "missing_sources": plan.missing[:100],
-        "leftovers_removed": len(leftovers),
-    }
+        dataset_checks=dataset_checks,
+        snapshot=snapshot,
+        input_dir=input_root,
+        output_dir=output_root,
+        started_at=started_at,
+        elapsed_seconds=time.monotonic() - started,
+        leftovers_removed=len(leftovers),
+        reasons={**RuleSet.load().reasons, **BUILTIN_REASONS, AUTHOR_LINE: AUTHOR_LINE_REASON},
+    )
     store.write_report(run_id, report)
     for warning in report["warnings"]:
         logger.warning(warning)

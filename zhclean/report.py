@@ -7,13 +7,173 @@ and table artifacts (for operators in the UI) and ``zhclean report`` (in a termi
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from zhclean.pipeline.base import StepStats
+from zhclean.pipeline.shard import ShardResult, merge_stats
+from zhclean.storage.plan import RunPlan
 
 # Statistical checks: warnings, never failures.
 HEAVY_BOILERPLATE_WARN_SHARE = 0.2
 SENTENCE_CHARS_BAND = (8.0, 120.0)
+
+
+@dataclass
+class RunTally:
+    """What the shards of a run did, added up."""
+
+    inputs: int
+    processed: int
+    skipped: int
+    published: int
+    quarantined: int
+    totals: dict[str, int] = field(default_factory=dict)
+    failed_checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def quarantine_fraction(self) -> float:
+        return self.quarantined / self.processed if self.processed else 0.0
+
+    @property
+    def balanced(self) -> bool:
+        """The accounting identity: every input is published, quarantined or skipped."""
+        return self.inputs == self.published + self.quarantined + self.skipped and (
+            self.published + self.quarantined == self.processed
+        )
+
+
+def tally_run(plan: RunPlan, results: list[ShardResult], max_examples: int = 3) -> RunTally:
+    totals: Counter = Counter()
+    failed: dict[str, dict[str, Any]] = {}
+    published = quarantined = 0
+    for r in results:
+        totals.update(r.totals)
+        for o in r.outcomes:
+            if o.status == "published":
+                published += 1
+            else:
+                quarantined += 1
+                entry = failed.setdefault(o.check, {"check": o.check, "count": 0, "examples": []})
+                entry["count"] += 1
+        for key, examples in r.examples.items():
+            entry = failed.setdefault(key, {"check": key, "count": 0, "examples": []})
+            entry["examples"] = (entry["examples"] + examples)[:max_examples]
+    return RunTally(
+        inputs=len(plan.sources),
+        processed=len(plan.to_process),
+        skipped=len(plan.unchanged),
+        published=published,
+        quarantined=quarantined,
+        totals=dict(totals),
+        failed_checks=sorted(failed.values(), key=lambda f: -f["count"]),
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str
+    message: str
+    publish: bool
+
+
+def decide(tally: RunTally, max_quarantine_fraction: float, full_refresh: bool) -> Decision:
+    """Accounting first, then the quality gate, then whether there is anything to publish."""
+    if not tally.balanced:
+        return Decision(
+            "accounting_error",
+            f"accounting identity violated: {tally.inputs} inputs != {tally.published} published + "
+            f"{tally.quarantined} quarantined + {tally.skipped} skipped; nothing published",
+            False,
+        )
+    if tally.quarantine_fraction > max_quarantine_fraction:
+        return Decision(
+            "blocked_by_gate",
+            f"quality gate: {tally.quarantined}/{tally.processed} inputs quarantined "
+            f"({tally.quarantine_fraction:.1%}) > max {max_quarantine_fraction:.1%}; "
+            "nothing published, previous data unchanged",
+            False,
+        )
+    if tally.processed == 0 and not full_refresh:
+        return Decision(
+            "nothing_to_do",
+            f"all {tally.skipped} sources unchanged since the last published run",
+            False,
+        )
+    return Decision(
+        "published", f"published {tally.published} documents, quarantined {tally.quarantined}", True
+    )
+
+
+def build_report(
+    *,
+    run_id: str,
+    flow_run_id: str,
+    plan: RunPlan,
+    results: list[ShardResult],
+    tally: RunTally,
+    decision: Decision,
+    parameters: dict[str, Any],
+    dataset_checks: list[dict[str, Any]],
+    snapshot: dict[str, Any] | None,
+    input_dir: str,
+    output_dir: str,
+    started_at: datetime,
+    elapsed_seconds: float,
+    leftovers_removed: int,
+    reasons: dict[str, str],
+) -> dict[str, Any]:
+    """The run report: one JSON-serializable dict (see render_markdown for the layout)."""
+    stats = merge_stats(results)
+    totals = tally.totals
+    return {
+        "run_id": run_id,
+        "flow_run_id": flow_run_id,
+        "status": decision.status,
+        "message": decision.message,
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "elapsed_seconds": elapsed_seconds,
+        "input_dir": input_dir,
+        "output_dir": output_dir,
+        "parameters": parameters,
+        "counts": {
+            "inputs": tally.inputs,
+            "new": len(plan.new),
+            "changed": len(plan.changed),
+            "unchanged_skipped": tally.skipped,
+            "missing": len(plan.missing),
+            "processed": tally.processed,
+            "published": tally.published,
+            "quarantined": tally.quarantined,
+            "sentences": totals.get("sentences", 0),
+            "tokens": totals.get("tokens", 0),
+            "bytes_processed": totals.get("bytes_in", 0),
+            "boilerplate_chars": totals.get("boilerplate_chars", 0),
+            "mb_per_s": totals.get("bytes_in", 0) / 1e6 / max(elapsed_seconds, 1e-9),
+        },
+        "accounting": {
+            "inputs": tally.inputs,
+            "published": tally.published,
+            "quarantined": tally.quarantined,
+            "skipped": tally.skipped,
+            "balanced": tally.balanced,
+        },
+        "gate": {
+            "max_quarantine_fraction": parameters["max_quarantine_fraction"],
+            "quarantine_fraction": tally.quarantine_fraction,
+            "passed": tally.quarantine_fraction <= parameters["max_quarantine_fraction"],
+        },
+        "stages": [s.to_dict() for s in stats],
+        "removals_by_rule": removals_by_rule(stats, reasons),
+        "failed_checks": tally.failed_checks,
+        "dataset_checks": dataset_checks,
+        "warnings": statistical_warnings(totals),
+        "snapshot": snapshot,
+        "missing_sources": plan.missing[:100],
+        "leftovers_removed": leftovers_removed,
+    }
 
 
 def removals_by_rule(stats: list[StepStats], reasons: dict[str, str]) -> list[dict[str, Any]]:

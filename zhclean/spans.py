@@ -30,7 +30,7 @@ PROTECTED_RE = re.compile(
 )
 
 # Characters without which no protected span can occur: a cheap pre-check.
-TRIGGERS = _TRIGGERS = re.compile(r"[.．@%％‰:/]")
+_TRIGGERS = re.compile(r"[.．@%％‰:/]")
 # Every protected span lies inside one run of these (the URL character class): scanning
 # only the runs that hold a trigger keeps the big pattern off the Han text.
 _RUN_RE = re.compile(r"[^\s<>\"'，。！？；、（）【】《》“”‘’「」\u3400-\u9fff]+")

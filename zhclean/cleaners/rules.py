@@ -67,18 +67,13 @@ class RuleSet:
         self._anchored = _union(anchored)
         # Floating patterns are bucketed by how long a line they accept, so that long
         # lines are searched only by the few rules that can match them.
-        self._floating = [
-            (
-                limit,
-                _union([r for r in floating if r.max_chars > lower and r.max_chars <= limit] or []),
-            )
-            for lower, limit in (
-                (0, 60),
-                (60, 160),
-                (160, max((r.max_chars for r in floating), default=160)),
-            )
-        ]
-        self._floating = [(limit, union) for limit, union in self._floating if union is not None]
+        self._floating: list[tuple[int, re.Pattern[str]]] = []
+        lower = 0
+        for limit in (60, 160, max((r.max_chars for r in floating), default=160)):
+            union = _union([r for r in floating if lower < r.max_chars <= limit])
+            if union is not None:
+                self._floating.append((limit, union))
+            lower = limit
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuleSet:

@@ -21,7 +21,7 @@ import jieba
 
 from zhclean.document import Document
 from zhclean.pipeline.base import PipelineStep
-from zhclean.spans import TRIGGERS, protected_spans
+from zhclean.spans import protected_spans
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -67,10 +67,9 @@ def tokenize(sentence: str, user_dict: str | None = None) -> list[str]:
     whitespace tokens dropped; both fix-ups are skipped when a sentence cannot need them.
     """
     tokens = get_tokenizer(user_dict).lcut(sentence)
-    if TRIGGERS.search(sentence):
-        spans = protected_spans(sentence)
-        if spans:
-            tokens = _merge_protected(sentence, tokens, spans)
+    spans = protected_spans(sentence)
+    if spans:
+        tokens = _merge_protected(sentence, tokens, spans)
     if " " in sentence or not sentence.isprintable():
         tokens = [t for t in tokens if not t.isspace()]
     return tokens
