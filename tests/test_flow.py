@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pyarrow.compute as pc
 import pytest
@@ -189,3 +191,50 @@ def test_removed_output_snapshot_recovers(seeds, tmp_path):
     state = run_flow(seeds, out)
     assert state.is_completed()
     assert read(out, "documents").num_rows == 5
+
+
+_DOWNSTREAM_READER = """
+import json, sys
+import duckdb, pandas as pd, polars as pl
+
+out = sys.argv[1]
+seen = {}
+with duckdb.connect() as con:
+    for name in ("documents", "sentences"):
+        rel = con.sql(f"select * from '{out}/{name}/*.parquet'")
+        seen[name] = {
+            "rows": [len(pd.read_parquet(f"{out}/{name}")),
+                     pl.read_parquet(f"{out}/{name}/*.parquet").height, len(rel.fetchall())],
+            "columns": [list(pd.read_parquet(f"{out}/{name}").columns), rel.columns],
+        }
+    docs = con.sql(f"select source, published_at, n_sentences from '{out}/documents/*.parquet'")
+    seen["duckdb_types"] = [str(t) for t in docs.types]
+    last = con.sql(f"select max(run_id) from '{out}/sentences/*.parquet'").fetchall()[0][0]
+    seen["newer"] = con.sql(
+        f"select count(*) from '{out}/sentences/*.parquet' where run_id > '{last}'").fetchall()[0][0]
+tokens = pl.scan_parquet(f"{out}/sentences/*.parquet").select("tokens").collect()
+seen["polars_tokens"] = str(tokens.schema["tokens"])
+print(json.dumps(seen))
+"""
+
+
+def test_downstream_readers_see_the_contract(seeds, tmp_path):
+    """The README's reading snippets (pandas, polars, DuckDB), run in a separate process as a
+    downstream team would, see every row, the contract's columns and its types."""
+    from schemas.arrow import DOCUMENTS, SENTENCES
+
+    out = tmp_path / "out"
+    assert run_flow(seeds, out).is_completed()
+    proc = subprocess.run(
+        [sys.executable, "-c", _DOWNSTREAM_READER, str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(proc.stdout)
+    for name, schema in (("documents", DOCUMENTS), ("sentences", SENTENCES)):
+        assert seen[name]["rows"] == [read(out, name).num_rows] * 3
+        assert seen[name]["columns"] == [schema.names] * 2
+    assert seen["duckdb_types"] == ["VARCHAR", "TIMESTAMP", "INTEGER"]
+    assert seen["polars_tokens"] == "List(String)"
+    assert seen["newer"] == 0
