@@ -59,21 +59,22 @@ def _peak_rss_mb() -> float:
 
 
 def measure_pipeline(corpus: Path) -> dict:
-    from zhclean.pipeline.runner import PipelineConfig
-    from zhclean.pipeline.shard import process_shard
+    from zhclean.core.params import RunParams
     from zhclean.readers.files import list_sources
+    from zhclean.run import Run, process_shard
     from zhclean.tokenizers.jieba_tokenizer import get_tokenizer
 
     get_tokenizer()  # dictionary load is a per-process constant, not throughput
     refs = list_sources(corpus)
     total = sum(r.size for r in refs)
-    with tempfile.TemporaryDirectory() as staging:
+    with tempfile.TemporaryDirectory() as out:
+        run = Run("bench", RunParams(input_dir=str(corpus), output_dir=out), str(corpus), out)
         start = time.perf_counter()
-        result = process_shard(0, refs, staging, "bench", str(corpus), PipelineConfig())
+        result = process_shard(run, 0, refs)
         elapsed = time.perf_counter() - start
     return {"mb": total / 1e6, "seconds": elapsed, "mb_per_s": total / 1e6 / elapsed,
-            "peak_rss_mb": _peak_rss_mb(), "published": result.totals["published"],
-            "quarantined": result.totals["quarantined"], "sentences": result.totals["sentences"]}  # fmt: skip
+            "peak_rss_mb": _peak_rss_mb(), "published": result.totals.get("published", 0),
+            "quarantined": result.totals.get("quarantined", 0), "sentences": result.totals.get("sentences", 0)}  # fmt: skip
 
 
 def measure_jieba(corpus: Path) -> dict:
@@ -99,12 +100,13 @@ def measure_jieba(corpus: Path) -> dict:
 
 
 def _cleaned_sentences(corpus: Path, limit_mb: float) -> tuple[list[str], list[str]]:
-    from zhclean.pipeline.runner import PipelineConfig, process_sources
+    from zhclean.core.record import Document
     from zhclean.readers.files import list_sources
+    from zhclean.run import build_pipeline
 
     texts, sentences, size = [], [], 0
-    docs, _, _ = process_sources(list_sources(corpus), PipelineConfig(tokenize=False))
-    for doc in docs:
+    pipeline = build_pipeline(tokenize=False, validate=False)
+    for doc in pipeline(Document.from_ref(ref) for ref in list_sources(corpus)):
         if doc.rejected:
             continue
         texts.append(doc.text)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.runtime import apply_prefect_defaults
+from zhclean.flows.runtime import apply_prefect_defaults
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

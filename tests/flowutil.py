@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +18,7 @@ def run_flow(input_dir: Path, output_dir: Path, workers: int = 1, **params):
     """Run the ETL flow in-process (under the session harness); returns the final state."""
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
-    from flows.etl import etl
+    from zhclean.flows.etl import etl
 
     runner = (
         ThreadPoolTaskRunner(max_workers=1)
@@ -24,7 +26,11 @@ def run_flow(input_dir: Path, output_dir: Path, workers: int = 1, **params):
         else ProcessPoolTaskRunner(max_workers=workers)
     )
     return etl.with_options(task_runner=runner)(
-        input_dir=str(input_dir), output_dir=str(output_dir), return_state=True, **params
+        input_dir=str(input_dir),
+        output_dir=str(output_dir),
+        workers=workers,
+        return_state=True,
+        **params,
     )
 
 
@@ -43,3 +49,22 @@ def zhclean_cli(
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env=full_env, cwd=REPO, timeout=timeout
     )
+
+
+# Columns that differ between two runs of the same input by design.
+RUN_COLUMNS = ("run_id", "processed_at", "quarantined_at")
+
+
+def output_fingerprint(output_dir: Path) -> dict[str, str]:
+    """sha256 per dataset of every row, sorted, with the run's id and timestamps left out:
+    equal fingerprints mean the same published data, byte for byte in every value."""
+    fingerprints = {}
+    for name, key in (("documents", ("source",)), ("sentences", ("doc_id", "sent_idx"))):
+        table = read(output_dir, name)
+        rows = table.drop_columns([c for c in RUN_COLUMNS if c in table.column_names]).to_pylist()
+        rows.sort(key=lambda r: tuple(r[k] for k in key))
+        text = "\n".join(
+            json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) for r in rows
+        )
+        fingerprints[name] = hashlib.sha256(text.encode()).hexdigest()
+    return fingerprints

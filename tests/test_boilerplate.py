@@ -19,10 +19,10 @@ from zhclean.cleaners.hardwrap import detect_wrap_width, repair_hard_wraps
 from zhclean.cleaners.quality import line_features
 from zhclean.cleaners.repetition import GroupLineCounts, document_line_keys
 from zhclean.cleaners.rules import RULES_FILE, RuleSet
-from zhclean.document import Document
-from zhclean.normalizers.script import to_simplified
+from zhclean.core.record import Document
+from zhclean.core.simplify import to_simplified
 from zhclean.normalizers.text import normalize_text
-from zhclean.pipeline.runner import PipelineConfig, build_pipeline
+from zhclean.run.pipeline import build_pipeline
 
 RULES = RuleSet.load()
 
@@ -154,13 +154,13 @@ def _strip(text: str, repeated=None) -> Document:
         source="x.txt", doc_id="0" * 32, raw_text=text, text=to_simplified(normalize_text(text))
     )
     stripper = BoilerplateStripper(RULES, repeated)
-    list(stripper([doc]))
+    stripper.run([doc])
     return doc
 
 
 def _run_seed(prefix: str) -> Document:
     doc = Document(source=f"{prefix}.txt", doc_id="0" * 32, raw_text=seed_text(prefix))
-    (out,) = list(build_pipeline(PipelineConfig(tokenize=False))([doc]))
+    (out,) = list(build_pipeline(tokenize=False, validate=False)([doc]))
     return out
 
 
@@ -286,7 +286,7 @@ def test_lines_broken_before_punctuation_are_rejoined():
 
 
 def test_punctuation_only_pieces_join_a_sentence():
-    from zhclean.document import Document
+    from zhclean.core.record import Document
     from zhclean.splitters.step import SentenceSplitter
 
     doc = Document(
@@ -294,7 +294,7 @@ def test_punctuation_only_pieces_join_a_sentence():
         doc_id="0" * 32,
         paragraphs=["我希望能有更多的朋友关心这一个有意义的课题。□", "。开头的标点"],
     )
-    list(SentenceSplitter()([doc]))
+    SentenceSplitter().run([doc])
     assert [(s.para_idx, s.text) for s in doc.sentences] == [
         (0, "我希望能有更多的朋友关心这一个有意义的课题。□"),
         (1, "。开头的标点"),

@@ -59,17 +59,3 @@ def test_bad_arguments_are_clear(tmp_path):
     assert proc.returncode == 2 and "input directory not found" in proc.stderr
     proc = zhclean_cli("run", "--max-quarantine-fraction", "2")
     assert proc.returncode == 2 and "between 0 and 1" in proc.stderr
-
-
-def test_cli_defaults_are_the_pipeline_defaults():
-    from flows.cli import build_parser
-    from flows.etl import etl
-    from zhclean.pipeline.runner import PipelineConfig
-
-    args = build_parser().parse_args(["run"])
-    assert args.max_sentence_chars == PipelineConfig.max_sentence_chars == 1000
-    assert args.batch_docs == PipelineConfig.batch_docs
-    assert (args.input, args.output, args.max_quarantine_fraction) == ("seeds", "output", 0.05)
-    params = etl.parameters.properties
-    assert params["max_sentence_chars"]["default"] == args.max_sentence_chars
-    assert params["max_quarantine_fraction"]["default"] == args.max_quarantine_fraction

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 
-from schemas.arrow import ARROW_SCHEMAS
-from schemas.contract import arrow_mismatches, fingerprint, render_markdown
-from schemas.docs import CONTRACT_DOC
-from schemas.versions import CONTRACT_FINGERPRINTS, SCHEMA_VERSIONS
+from zhclean.contract.__main__ import generated
+from zhclean.contract.arrow import ARROW_SCHEMAS
+from zhclean.contract.introspect import arrow_mismatches, fingerprint
+from zhclean.contract.versions import CONTRACT_FINGERPRINTS, SCHEMA_VERSIONS
 from zhclean.writers.parquet import ParquetPartWriter
 
 
@@ -24,10 +24,18 @@ def test_contract_change_requires_version_bump():
         )
 
 
-def test_contract_doc_is_up_to_date():
-    assert CONTRACT_DOC.read_text(encoding="utf-8") == render_markdown(), (
-        "docs/contract.md is stale: run `python -m schemas.docs`"
-    )
+def test_generated_contract_files_are_up_to_date():
+    for path, text in generated().items():
+        assert path.exists() and path.read_text(encoding="utf-8") == text, (
+            f"{path} is stale: run `python -m zhclean.contract`"
+        )
+
+
+def test_top_level_schemas_reexports_the_package_contract():
+    import schemas
+    from zhclean import contract
+
+    assert schemas.MODELS is contract.MODELS and schemas.ARROW_SCHEMAS is contract.ARROW_SCHEMAS
 
 
 def test_parquet_files_carry_the_schema_version(tmp_path):

@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import copy_tree
 from tests.flowutil import REPO, read, run_flow, zhclean_cli
-from zhclean.storage.faults import ENV, POINTS
-from zhclean.storage.lock import OutputLocked, output_lock
-from zhclean.storage.snapshots import OutputStore
+from zhclean.run.faults import ENV, POINTS
+from zhclean.run.lock import OutputLocked, output_lock
+from zhclean.run.store import OutputStore
 from zhclean.validation.dataset import check_snapshot
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from schemas.arrow import DOCUMENTS, SENTENCES
-from zhclean.report import statistical_warnings
+from zhclean.contract.arrow import DOCUMENTS, SENTENCES
+from zhclean.run.report import statistical_warnings
 from zhclean.validation.dataset import check_snapshot
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32

@@ -25,15 +25,11 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_lists_every_cli_option():
-    from flows.cli import build_parser
+    from zhclean.core.params import RunParams
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    parser = build_parser()
-    run = parser._subparsers._group_actions[0].choices["run"]
-    for action in run._actions:
-        for option in action.option_strings:
-            if option.startswith("--") and option != "--help":
-                assert option in readme, option
+    for spec in RunParams.specs():
+        assert spec.flag in readme, spec.flag
 
 
 def test_lock_pins_the_server_traps():

@@ -11,9 +11,9 @@ import pyarrow.compute as pc
 import pytest
 
 from tests.badinput import build_bad_corpus
-from tests.conftest import SEEDS, copy_tree
-from tests.flowutil import read, run_flow
-from zhclean.storage.snapshots import OutputStore
+from tests.conftest import DATA, SEEDS, copy_tree
+from tests.flowutil import output_fingerprint, read, run_flow
+from zhclean.run.store import OutputStore
 from zhclean.validation.dataset import check_snapshot
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -67,6 +67,15 @@ def test_seeds_end_to_end(seeds, tmp_path):
         docs.column("doc_id").to_pylist()
     )
     assert again.is_completed()
+
+
+def test_one_worker_run_on_seeds_publishes_the_recorded_output(seeds, tmp_path):
+    """The restructured pipeline publishes what the first version published, value for
+    value (run ids and timestamps aside): tests/data/seed_output_fingerprint.json."""
+    out = tmp_path / "out"
+    assert run_flow(seeds, out, workers=1).is_completed()
+    recorded = json.loads((DATA / "seed_output_fingerprint.json").read_text(encoding="utf-8"))
+    assert output_fingerprint(out) == {k: v for k, v in recorded.items() if not k.startswith("_")}
 
 
 def test_incremental_sequence(seeds, tmp_path):
@@ -221,7 +230,7 @@ print(json.dumps(seen))
 def test_downstream_readers_see_the_contract(seeds, tmp_path):
     """The README's reading snippets (pandas, polars, DuckDB), run in a separate process as a
     downstream team would, see every row, the contract's columns and its types."""
-    from schemas.arrow import DOCUMENTS, SENTENCES
+    from zhclean.contract.arrow import DOCUMENTS, SENTENCES
 
     out = tmp_path / "out"
     assert run_flow(seeds, out).is_completed()

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 
 from tests.conftest import seed_text
-from zhclean.document import Document
-from zhclean.extractors.dates import find_year_month, parse_date
-from zhclean.pipeline.runner import PipelineConfig, build_pipeline
+from zhclean.core.dates import find_year_month, parse_date
+from zhclean.core.record import Document
+from zhclean.run.pipeline import build_pipeline
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_year_month_fallback():
 
 def _meta(text: str) -> Document:
     doc = Document(source="x.txt", doc_id="0" * 32, raw_text=text)
-    (out,) = list(build_pipeline(PipelineConfig(tokenize=False))([doc]))
+    (out,) = list(build_pipeline(tokenize=False, validate=False)([doc]))
     return out
 
 

@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import seed_text
-from zhclean.normalizers.script import detect_script, to_simplified
-from zhclean.normalizers.text import normalize_text, split_raw_lines
+from zhclean.core.chars import split_lines
+from zhclean.core.simplify import to_simplified
+from zhclean.normalizers.script import detect_script
+from zhclean.normalizers.text import normalize_text
 
 
 def test_seed_000_dot_full_stops_become_chinese_full_stops():
@@ -66,7 +68,7 @@ def test_protected_spans_untouched(kept):
 def test_normalize_is_idempotent_and_keeps_line_structure(raw):
     once = normalize_text(raw)
     assert normalize_text(once) == once
-    assert len(split_raw_lines(raw)) == len(once.split("\n"))
+    assert len(split_lines(raw)) == len(once.split("\n"))
 
 
 def test_script_detection_on_seeds():

@@ -9,15 +9,24 @@ import pytest
 
 from tests.badinput import build_bad_corpus
 from tests.conftest import seed_text
-from zhclean.pipeline.runner import PipelineConfig, process_sources
-from zhclean.readers.files import list_sources, read_document
+from zhclean.core.record import Document, SourceRef
+from zhclean.readers.files import FileReader, list_sources
+from zhclean.run.pipeline import build_pipeline
+
+
+def read_document(ref: SourceRef) -> Document:
+    """One source through the read step alone."""
+    doc = Document.from_ref(ref)
+    FileReader().run([doc])
+    return doc
 
 
 def test_bad_corpus_is_fully_accounted_for(tmp_path):
     expected = build_bad_corpus(tmp_path / "in")
     refs = list_sources(tmp_path / "in")
     assert {r.source for r in refs} == set(expected)
-    docs, reader, _ = process_sources(refs, PipelineConfig(tokenize=False))
+    pipeline = build_pipeline(tokenize=False, validate=False)
+    docs = pipeline(Document.from_ref(ref) for ref in refs)
     outcomes = {}
     for doc in docs:
         outcomes[doc.source] = (
@@ -26,7 +35,7 @@ def test_bad_corpus_is_fully_accounted_for(tmp_path):
         if doc.rejected:
             assert doc.rejection.reason
     assert outcomes == expected
-    assert reader.stats.docs_in == len(expected)
+    assert pipeline.step("read").stats.docs_in == len(expected)
 
 
 def test_damaged_utf8_is_repaired_and_recorded(tmp_path):
@@ -52,8 +61,6 @@ def test_legacy_encodings_are_detected(tmp_path):
 def _read_as_nobody(path: str, queue) -> None:
     os.setgid(65534)
     os.setuid(65534)
-    from zhclean.readers.files import SourceRef, read_document
-
     doc = read_document(SourceRef(path, "unreadable.txt", 0))
     queue.put((doc.rejection.check, doc.rejection.reason) if doc.rejected else None)
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from zhclean.pipeline.shard import ShardResult, SourceOutcome
-from zhclean.readers.files import SourceRef
-from zhclean.report import decide, render_markdown, summary_lines, tally_run
-from zhclean.storage.plan import RunPlan
+from zhclean.core.params import RunParams
+from zhclean.core.record import Outcome, SourceRef
+from zhclean.run.context import Run
+from zhclean.run.plan import RunPlan
+from zhclean.run.report import (
+    build_report,
+    decide,
+    render_markdown,
+    stage_table,
+    summary_lines,
+    tally_run,
+)
+from zhclean.run.shard import ShardResult
 
 
 def _plan(n_process: int, n_unchanged: int = 0) -> RunPlan:
@@ -15,9 +24,12 @@ def _plan(n_process: int, n_unchanged: int = 0) -> RunPlan:
 
 
 def _result(statuses: list[str]) -> ShardResult:
-    outcomes = [SourceOutcome(f"{i}.txt", f"{i:032x}", "0" * 64, s, None if s == "published" else "read.binary_file")
+    outcomes = [Outcome(f"{i}.txt", f"{i:032x}", "0" * 64, s, *((None, None) if s == "published" else
+                        ("read.binary_file", f"binary file {i}")))
                 for i, s in enumerate(statuses)]  # fmt: skip
-    return ShardResult(0, outcomes=outcomes, totals={"bytes_in": 100})
+    write = {"name": "write", "docs_in": len(statuses), "docs_out": 0, "docs_rejected": 0,
+             "counters": {"bytes_in": 100}}  # fmt: skip
+    return ShardResult(0, outcomes=outcomes, stats=[write])
 
 
 def test_gate_fails_only_above_the_fraction():
@@ -43,32 +55,45 @@ def test_nothing_to_do_and_full_refresh():
 
 
 def test_failed_checks_are_counted_with_examples():
-    result = _result(["published", "quarantined", "quarantined"])
-    result.examples = {"read.binary_file": [{"source": "1.txt", "reason": "binary file"}]}
-    tally = tally_run(_plan(3), [result])
+    result = _result(["published", "quarantined", "quarantined", "quarantined", "quarantined"])
+    tally = tally_run(_plan(5), [result], max_examples=3)
     assert tally.failed_checks == [
         {
             "check": "read.binary_file",
-            "count": 2,
-            "examples": [{"source": "1.txt", "reason": "binary file"}],
+            "count": 4,
+            "examples": [{"source": f"{i}.txt", "reason": f"binary file {i}"} for i in (1, 2, 3)],
         }
     ]
+    assert tally.totals == {"bytes_in": 100}
 
 
 def test_markdown_and_summary_render(tmp_path):
-    from datetime import UTC, datetime
-
-    from zhclean.report import build_report
-
     plan = _plan(2)
     results = [_result(["published", "quarantined"])]
     tally = tally_run(plan, results)
-    report = build_report(
-        run_id="r1", flow_run_id="f", plan=plan, results=results, tally=tally,
-        decision=decide(tally, 0.05, False), parameters={"max_quarantine_fraction": 0.05, "full_refresh": False},
-        dataset_checks=[], snapshot=None, input_dir="/in", output_dir="/out",
-        started_at=datetime.now(UTC), elapsed_seconds=1.0, leftovers_removed=0, reasons={},
-    )  # fmt: skip
+    run = Run("r1", RunParams(input_dir="/in", output_dir="/out"), "/in", "/out")
+    report = build_report(run, plan, results, tally, decide(tally, 0.05, False),
+                          dataset_checks=[], snapshot=None, reasons={}, flow_run_id="f")  # fmt: skip
+    assert report["parameters"]["max_quarantine_fraction"] == 0.05 and report["input_dir"] == "/in"
     text = render_markdown(report)
     assert "**Status: blocked_by_gate**" in text and "`read.binary_file` | 1 |" in text
     assert summary_lines(report)[0] == "run r1: blocked_by_gate"
+
+
+def test_stage_table_puts_each_figure_under_its_own_column():
+    plan = _plan(2)
+    results = [_result(["published", "quarantined"])]
+    tally = tally_run(plan, results)
+    run = Run("r1", RunParams(), "/in", "/out")
+    report = build_report(run, plan, results, tally, decide(tally, 0.05, False), dataset_checks=[],
+                          snapshot=None, reasons={"bp.x": "a menu"}, flow_run_id="f")  # fmt: skip
+    report["removals_by_rule"] = [{"rule_id": "bp.x", "lines": 3, "chars": 40, "reason": "a menu"}]
+    rows = {row["kind"]: row for row in stage_table(report)}
+    assert rows["stage"]["docs_in"] == 2 and rows["stage"]["lines"] == ""
+    assert (rows["rule"]["lines"], rows["rule"]["chars"], rows["rule"]["docs_in"]) == (3, 40, "")
+    assert (rows["gate"]["value"], rows["gate"]["limit"], rows["gate"]["docs_in"]) == (
+        0.5,
+        0.05,
+        "",
+    )
+    assert len({tuple(row) for row in stage_table(report)}) == 1  # one set of columns

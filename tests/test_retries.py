@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from prefect import flow, task
 
-from flows.etl import IO_RETRIES, count_repeated_lines, plan_sources, process_shard_task
+from zhclean.flows.etl import IO_RETRIES, process_task, publish_task, scan_task
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def test_every_io_task_uses_the_retry_policy():
-    for t in (plan_sources, count_repeated_lines, process_shard_task):
+    for t in (scan_task, process_task, publish_task):
         assert t.retries == 2
         assert t.retry_delay_seconds == [2, 4]  # exponential backoff
         assert t.retry_condition_fn is IO_RETRIES["retry_condition_fn"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -119,16 +120,30 @@ def test_stray_marks_never_swallow_the_document():
     assert max(len(p) for p in pieces) < 50
 
 
-def test_very_long_line_is_fast_and_lossless():
-    text = ("这是一个很长的句子，没有结束" * 50 + "。") * 2000  # ~1.4 M characters on one line
-    pieces = split_sentences(text)
-    assert "".join(pieces) == text
-    assert len(pieces) == 2000
+def test_very_long_line_is_lossless_and_takes_linear_time():
+    def best_of_3(text: str) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            pieces = split_sentences(text)
+            times.append(time.perf_counter() - started)
+        assert "".join(pieces) == text
+        return min(times)
+
+    unit = "这是一个很长的句子，没有结束" * 50 + "。"
+    small, large = unit * 500, unit * 2000  # one line each; the large one ~1.4 M characters
+    assert len(split_sentences(large)) == 2000
+    # 4x the input: about 4x the time when linear, 16x when quadratic; 8x allows for noise.
+    assert best_of_3(large) < 8 * best_of_3(small)
 
 
-def test_depth_is_capped():
+def test_bracket_nesting_depth_is_capped():
+    from zhclean.splitters.sentences import MAX_DEPTH, _match_pairs
+
     text = "（" * 50 + "内容。" + "）" * 50 + "结束。下一句。"
-    assert "".join(split_sentences(text)) == text
+    assert len(_match_pairs(text)) == MAX_DEPTH  # deeper openers are not tracked
+    # lossless, and the 。 inside the (capped) brackets does not end the sentence
+    assert split_sentences(text) == [text[: -len("下一句。")], "下一句。"]
 
 
 def test_over_long_sentences_are_cut_at_clauses_losslessly():

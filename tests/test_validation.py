@@ -8,11 +8,12 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from schemas.models import DocumentsModel, QuarantineModel, SentencesModel, sentence_schema
 from tests.conftest import seed_text
-from zhclean.document import Document
-from zhclean.pipeline.runner import PipelineConfig, build_pipeline
-from zhclean.validation.validate import BatchValidator, documents_frame, sentences_frame
+from zhclean.contract.models import DocumentsModel, QuarantineModel, SentencesModel, sentence_schema
+from zhclean.contract.rows import documents_table, quarantine_table, sentences_table, to_frame
+from zhclean.core.record import Document
+from zhclean.run.pipeline import build_pipeline
+from zhclean.validation.validate import ContractValidator
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -21,15 +22,15 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 def seed_docs() -> list[Document]:
     docs = [Document(source=f"{p}.txt", doc_id=f"{i:032x}", raw_text=seed_text(p), content_sha256="a" * 64)
             for i, p in enumerate(("000", "001", "004"))]  # fmt: skip
-    return list(build_pipeline(PipelineConfig())(docs))
+    return list(build_pipeline(validate=False)(docs))
 
 
 def _docs(seed_docs):
-    return DocumentsModel.validate(documents_frame(seed_docs, "run", NOW))
+    return DocumentsModel.validate(to_frame(documents_table(seed_docs, "run", NOW)))
 
 
 def _sents(seed_docs):
-    return SentencesModel.validate(sentences_frame(seed_docs, "run"))
+    return SentencesModel.validate(to_frame(sentences_table(seed_docs, "run")))
 
 
 def _fails(schema, frame, check: str) -> None:
@@ -113,21 +114,34 @@ def test_max_sentence_length_is_configurable(seed_docs):
 def test_quarantine_model_accepts_rejections():
     doc = Document(source="bad.bin", doc_id="f" * 32)
     doc.reject("read", "binary_file", "binary file (PNG image signature), not text", "89504e47")
-    from zhclean.validation.validate import quarantine_frame
-
-    QuarantineModel.validate(quarantine_frame([doc], "run", "/in", NOW))
+    frame = QuarantineModel.validate(to_frame(quarantine_table([doc], "run", "/in", NOW)))
+    (row,) = frame.to_dict("records")
+    assert {k: row[k] for k in ("run_id", "source", "input_root", "doc_id", "stage", "check", "reason", "detail")} == {
+        "run_id": "run", "source": "bad.bin", "input_root": "/in", "doc_id": "f" * 32, "stage": "read",
+        "check": "binary_file", "reason": "binary file (PNG image signature), not text", "detail": "89504e47",
+    }  # fmt: skip
+    assert row["quarantined_at"] == pd.Timestamp(NOW)
+    assert (
+        frame[["content_sha256", "failure_case", "raw_text"]].isna().all(axis=None)
+    )  # unknown: null
+    empty_reason = to_frame(quarantine_table([doc], "run", "/in", NOW)).assign(reason="")
+    _fails(QuarantineModel.to_schema(), empty_reason, "str_length(1, None)")
 
 
 def test_document_with_one_bad_sentence_is_quarantined_whole(seed_docs):
-    docs = [d for d in build_pipeline(PipelineConfig())(
+    docs = [d for d in build_pipeline(validate=False)(
         [Document(source=f"{p}.txt", doc_id=f"{i + 10:032x}", raw_text=seed_text(p), content_sha256="b" * 64)
          for i, p in enumerate(("000", "001"))]
     )]  # fmt: skip
     docs[1].sentences[3].text = "好" * 1200  # a failed split
-    batch = BatchValidator()(docs, "run", NOW)
-    assert list(batch.documents["doc_id"]) == [docs[0].doc_id]
-    assert set(batch.sentences["doc_id"]) == {docs[0].doc_id}
-    assert batch.rejected == [docs[1]]
+    validator = ContractValidator()
+    validator.run(docs)
+    assert [d.rejected for d in docs] == [False, True]
+    assert (validator.stats.docs_in, validator.stats.docs_out, validator.stats.docs_rejected) == (
+        2,
+        1,
+        1,
+    )
     rej = docs[1].rejection
     assert (rej.stage, rej.check) == ("validate", "str_length(1, 1000)")
     assert "sentences.text" in rej.reason

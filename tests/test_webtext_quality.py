@@ -9,34 +9,28 @@ from __future__ import annotations
 import pytest
 
 from evals.metric import content_prf
-from evals.webtext_eval import load_gold, score
-from zhclean.pipeline.runner import PipelineConfig, count_group_lines, process_sources
-from zhclean.readers.files import SourceRef
+from evals.webtext_eval import load_gold, read_predictions, score
+from zhclean.core.params import RunParams
+from zhclean.run import run_local
 
 
 @pytest.fixture(scope="module")
-def dev_result(webtext_dev, tmp_path_factory):
+def dev_run(webtext_dev, tmp_path_factory):
+    """The 34 pages through the production path (scan, plan, shard, validate, publish),
+    in this process; returns the run report and the output folder."""
     gold = load_gold(webtext_dev)
-    refs = [
-        SourceRef(
-            str(webtext_dev / f"{p}.txt"), f"{p}.txt", (webtext_dev / f"{p}.txt").stat().st_size
-        )
-        for p in gold
-    ]
-    config = PipelineConfig(tokenize=False)
-    repeated = {
-        g: c.repeated(config.stripper.repeat_min_docs) for g, c in count_group_lines(refs).items()
-    }
-    docs, _, _ = process_sources(refs, config, repeated)
-    predictions = {
-        d.source[:-4]: {
-            "text": "" if d.rejected else d.text,
-            "published_at": d.published_at,
-            "author": d.author,
-        }
-        for d in docs
-    }
-    return score(predictions, gold)
+    pages = tmp_path_factory.mktemp("dev-pages")
+    for page in gold:
+        (pages / f"{page}.txt").write_bytes((webtext_dev / f"{page}.txt").read_bytes())
+    out = tmp_path_factory.mktemp("dev-out")
+    report = run_local(RunParams(input_dir=str(pages), output_dir=str(out), workers=1))
+    return report, out
+
+
+@pytest.fixture(scope="module")
+def dev_result(webtext_dev, dev_run):
+    _, out = dev_run
+    return score(read_predictions(out), load_gold(webtext_dev))
 
 
 def test_content_targets(dev_result):
@@ -66,16 +60,10 @@ def test_metric_matches_readme_definition():
     assert content_prf("", "一二三四") == (0.0, 0.0, 0.0)
 
 
-def test_every_dev_page_passes_validation(webtext_dev):
+def test_every_dev_page_passes_validation(dev_run):
     """The pages must survive the contract too, not only the cleaner: a stray '。' line or a
     long forum sentence once sent six of them to quarantine."""
-    from datetime import UTC, datetime
-
-    from zhclean.validation.validate import BatchValidator
-
-    gold = load_gold(webtext_dev)
-    refs = [SourceRef(str(webtext_dev / f"{p}.txt"), f"{p}.txt", 0) for p in gold]
-    docs, _, _ = process_sources(refs, PipelineConfig())
-    batch = BatchValidator()(list(docs), "run", datetime.now(UTC))
-    assert [(d.source, d.rejection) for d in batch.rejected] == []
-    assert len(batch.documents) == 34
+    report, _ = dev_run
+    assert report["status"] == "published"
+    assert (report["counts"]["published"], report["counts"]["quarantined"]) == (34, 0)
+    assert report["failed_checks"] == []

@@ -23,14 +23,11 @@ from dataclasses import dataclass
 from zhclean.cleaners.quality import LineFeatures, block_weight, line_features
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
-from zhclean.document import Document, Line
-from zhclean.normalizers.text import split_raw_lines
-from zhclean.pipeline.base import PipelineStep
+from zhclean.core.chars import split_lines
+from zhclean.core.record import OUTSIDE_MAIN, TITLE_HEADING, TITLE_REPEAT, Document, Line
+from zhclean.core.step import Step
 
-TITLE_HEADING = "title.heading"
-TITLE_REPEAT = "title.repeat"
 REPEAT_CORPUS = "repeat.corpus"
-OUTSIDE_MAIN = "quality.outside_main"
 
 # Rule ids the stripper itself assigns, with their reasons (rules from the data file
 # carry their own).
@@ -100,7 +97,7 @@ def _max_subarray(weights: list[float]) -> tuple[int, int] | None:
     return best_span
 
 
-class BoilerplateStripper(PipelineStep):
+class BoilerplateStripper(Step):
     """Mark every boilerplate line of ``doc.text`` as removed, with the rule that removed it."""
 
     name = "strip_boilerplate"
@@ -115,6 +112,9 @@ class BoilerplateStripper(PipelineStep):
         self.rules = rules
         self.repeated = repeated or {}
         self.config = config or StripperConfig()
+
+    def reasons(self) -> dict[str, str]:
+        return {**self.rules.reasons, **BUILTIN_REASONS}
 
     # -- phase 1: rules ---------------------------------------------------------------
 
@@ -339,7 +339,7 @@ class BoilerplateStripper(PipelineStep):
 
     def process(self, doc: Document) -> None:
         texts = doc.text.split("\n")
-        raw_lines = split_raw_lines(doc.raw_text)
+        raw_lines = split_lines(doc.raw_text)
         if len(raw_lines) != len(texts):
             raw_lines = None
         lines = [Line(t.strip()) for t in texts]
@@ -356,3 +356,12 @@ class BoilerplateStripper(PipelineStep):
         kept = sum(1 for ln in lines if ln.kept and ln.text)
         self.count("lines_in", sum(1 for ln in lines if ln.text))
         self.count("lines_kept", kept)
+        if not kept:
+            removed = len(doc.removed) + sum(1 for ln in lines if ln.removed_by and ln.text)
+            doc.reject(
+                self.name,
+                "empty_after_boilerplate",
+                "no content left after boilerplate removal: the file is all navigation, "
+                "link lists or metadata",
+                f"{removed} lines removed",
+            )

@@ -7,30 +7,17 @@ before splitting; a line clearly shorter than the width ends its paragraph.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-from zhclean.document import Document
-from zhclean.pipeline.base import PipelineStep
+from zhclean.core.chars import display_width
+from zhclean.core.record import Document
+from zhclean.core.step import Step
 
 MIN_WRAP_WIDTH = 16
 # A wrapped line may fall short of the width by a wide character or a word that did not fit.
 WIDTH_TOLERANCE = 4
 MIN_WRAPPED_LINES = 5
 MIN_WRAPPED_SHARE = 0.5
-
-
-# East Asian Wide and Fullwidth ranges (Unicode EastAsianWidth W/F), as one character class.
-_WIDE_RE = re.compile(
-    "[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf"
-    "\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6"
-    "\U0001f300-\U0001f64f\U0001f900-\U0001f9ff\U00020000-\U0003fffd]"
-)
-
-
-def display_width(text: str) -> int:
-    """Terminal columns: wide and full-width characters count two."""
-    return len(text) + len(_WIDE_RE.findall(text))
 
 
 # No page is typeset wider than this: longer lines are never wrapped lines.
@@ -101,7 +88,7 @@ def repair_hard_wraps(run: list[str], width: int | None) -> list[str]:
     return paragraphs
 
 
-class ParagraphAssembler(PipelineStep):
+class ParagraphAssembler(Step):
     """Join the kept lines into paragraphs, repair hard wraps, and record the removals."""
 
     name = "assemble"
@@ -126,11 +113,10 @@ class ParagraphAssembler(PipelineStep):
         doc.removed.extend(
             (ln.removed_by, ln.text) for ln in doc.lines if ln.removed_by and ln.text
         )
-        if not doc.text:
+        if not doc.text:  # the stripper kept lines, but the extractor took them as metadata
             doc.reject(
-                "strip_boilerplate",
-                "empty_after_boilerplate",
-                "no content left after boilerplate removal: the file is all navigation, "
-                "link lists or metadata",
+                self.name,
+                "empty_after_metadata",
+                "no content left: every line the stripper kept was metadata (a byline)",
                 f"{len(doc.removed)} lines removed",
             )

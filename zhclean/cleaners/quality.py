@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zhclean.chars import HAN_RANGES
+from zhclean.core.chars import count_han
 
-# Runs, not single characters: len(text) - len(sub) counts them ~4x faster than findall.
-_HAN_RUN_RE = re.compile(f"[{HAN_RANGES}]+")
 _ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
 _TERMINAL = frozenset("。！？!?….；;")
 _CLOSING_QUOTES = "”」』’\"'"
@@ -116,7 +114,7 @@ def line_features(text: str) -> LineFeatures:
         n_separators += len(_SPACED_SEPARATOR_RE.findall(text))
     return LineFeatures(
         n_chars=n,
-        n_han=n - len(_HAN_RUN_RE.sub("", text)),
+        n_han=count_han(text),
         n_alnum=n - len(_ALNUM_RUN_RE.sub("", text)),
         n_clause_punct=_count_any(text, _CLAUSE_CHARS)
         + (len(_ENGLISH_STOP_RE.findall(text)) if "." in text else 0),

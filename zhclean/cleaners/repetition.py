@@ -34,26 +34,49 @@ def document_line_keys(raw_lines: Iterable[str]) -> np.ndarray:
 
 @dataclass
 class GroupLineCounts:
-    """Per source group: how many documents contain each line key."""
+    """Per source group: in how many documents each line key occurs.
+
+    Kept as sorted (keys, counts) arrays so that partial counts from many shards (the map
+    side of the corpus pass) merge by addition, and ship between processes cheaply.
+    """
 
     n_docs: int = 0
-    keys: list[np.ndarray] = field(default_factory=list)
+    keys: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    counts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    _pending: list[np.ndarray] = field(default_factory=list, repr=False)
 
     def add(self, doc_keys: np.ndarray) -> None:
+        """Count one document's distinct line keys."""
         self.n_docs += 1
-        self.keys.append(doc_keys)
+        self._pending.append(doc_keys)
 
-    def merge(self, other: GroupLineCounts) -> None:
+    def _fold(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        uniq, inverse = np.unique(np.concatenate([self.keys, keys]), return_inverse=True)
+        weights = np.concatenate([self.counts, counts])
+        self.keys = uniq
+        self.counts = np.bincount(inverse, weights=weights, minlength=len(uniq)).astype(np.int64)
+
+    def compact(self) -> GroupLineCounts:
+        """Fold the documents added so far into the arrays (before shipping or merging)."""
+        if self._pending:
+            keys = np.concatenate(self._pending)
+            self._pending = []
+            self._fold(keys, np.ones(len(keys), np.int64))
+        return self
+
+    def merge(self, other: GroupLineCounts) -> GroupLineCounts:
+        other.compact()
+        self.compact()
         self.n_docs += other.n_docs
-        self.keys.extend(other.keys)
+        self._fold(other.keys, other.counts)
+        return self
 
     def repeated(self, min_docs: int) -> RepeatedLines:
-        if not self.keys:
-            return RepeatedLines(self.n_docs, {})
-        uniq, counts = np.unique(np.concatenate(self.keys), return_counts=True)
-        keep = counts >= min_docs
+        self.compact()
+        keep = self.counts >= min_docs
         return RepeatedLines(
-            self.n_docs, dict(zip(uniq[keep].tolist(), counts[keep].tolist(), strict=True))
+            self.n_docs,
+            dict(zip(self.keys[keep].tolist(), self.counts[keep].tolist(), strict=True)),
         )
 
 

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from zhclean.extractors.dates import DATE_PATTERN
+from zhclean.core.dates import DATE_PATTERN
 
 KINDS = frozenset({"line", "block", "tail", "meta", "extract"})
 SCOPES = frozenset({"any", "edge"})
@@ -99,15 +99,6 @@ class RuleSet:
                 fields = {k.rstrip("0123456789"): v for k, v in m.groupdict().items() if v}
                 return RuleMatch(rule, fields)
         return None
-
-    def describe(self) -> list[dict[str, Any]]:
-        """Rule ids, kinds and reasons, for documentation and reports."""
-        seen: dict[str, dict[str, Any]] = {}
-        for r in self.rules:
-            seen.setdefault(
-                r.id, {"id": r.id, "kind": r.kind, "scope": r.scope, "reason": r.reason}
-            )
-        return list(seen.values())
 
 
 def _union(rules: list[Rule]) -> re.Pattern[str] | None:

@@ -9,20 +9,17 @@ removes a byline that sits alone under the heading.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from zhclean.cleaners.boilerplate import TITLE_HEADING, TITLE_REPEAT
-from zhclean.cleaners.quality import line_features
-from zhclean.document import Document, Line
-from zhclean.extractors.dates import find_dates, find_year_month
-from zhclean.pipeline.base import PipelineStep
+from zhclean.core.chars import HAN_RANGES, count_han
+from zhclean.core.dates import find_dates, find_year_month, plausible_publication
+from zhclean.core.record import OUTSIDE_MAIN, TITLE_HEADING, TITLE_REPEAT, Document, Line
+from zhclean.core.step import Step
 
 AUTHOR_LINE = "meta.author_line"
 AUTHOR_LINE_REASON = (
     "a lone name line under the heading is the byline; it becomes the author column"
 )
-
-MIN_DATE = datetime(1949, 1, 1)
 
 # Lines whose dates belong to other pages (link lists, archives, calendars).
 _FOREIGN_DATE_RULES = (
@@ -39,7 +36,7 @@ _FOREIGN_DATE_RULES = (
 _LABELLED_DATE_RULES = ("meta.", "bp.post_footer")
 
 _NAME_LINE_RE = re.compile(
-    r"^(?:[\u3400-\u9fff·]{2,4}(?:[、，,\s]+[\u3400-\u9fff·]{2,4}){0,4}|[A-Za-z][A-Za-z0-9_\-]{2,24})$"
+    rf"^(?:[{HAN_RANGES}·]{{2,4}}(?:[、，,\s]+[{HAN_RANGES}·]{{2,4}}){{0,4}}|[A-Za-z][A-Za-z0-9_\-]{{2,24}})$"
 )
 _NOT_NAMES = frozenset(
     [
@@ -92,7 +89,7 @@ _AUTHOR_JUNK_RE = re.compile(r"[=<>\"'{}]|^\d+$|^https?:")
 _AUTHOR_CUT_RE = re.compile(
     r"\s*(?:阅读|浏览|点击|评论|来源|发布|时间|日期|编辑|责任编辑|[(（]\d).*$"
 )
-_SINGLE_HAN_SPACED_RE = re.compile(r"^[\u3400-\u9fff](?:\s[\u3400-\u9fff])+$")
+_SINGLE_HAN_SPACED_RE = re.compile(rf"^[{HAN_RANGES}](?:\s[{HAN_RANGES}])+$")
 
 # Evidence ranks (lower wins) for author candidates by field name.
 _AUTHOR_FIELDS = {"author": 0, "reporter": 1, "editor": 3}
@@ -114,11 +111,7 @@ def _clean_name(value: str) -> str | None:
     return value
 
 
-def _plausible_date(dt: datetime, now: datetime) -> bool:
-    return MIN_DATE <= dt <= now + timedelta(days=1)
-
-
-class MetadataExtractor(PipelineStep):
+class MetadataExtractor(Step):
     """Fill ``title``, ``published_at`` (+ precision), ``source_name`` and ``author``."""
 
     name = "extract_metadata"
@@ -126,6 +119,9 @@ class MetadataExtractor(PipelineStep):
     def __init__(self, now: datetime | None = None) -> None:
         super().__init__()
         self.now = now
+
+    def reasons(self) -> dict[str, str]:
+        return {AUTHOR_LINE: AUTHOR_LINE_REASON}
 
     def process(self, doc: Document) -> None:
         lines = doc.lines
@@ -163,7 +159,7 @@ class MetadataExtractor(PipelineStep):
             if line.kept and start <= i <= end and "date" not in fields:
                 continue  # dates inside the article are events, not its publication time
             text = fields.get("date") or line.text
-            parsed = [(dt, p) for _, dt, p in find_dates(text) if _plausible_date(dt, now)]
+            parsed = [(dt, p) for _, dt, p in find_dates(text) if plausible_publication(dt, now)]
             if parsed:
                 if rid.startswith(_LABELLED_DATE_RULES) and i < start:
                     datelines.append(parsed[0])
@@ -173,7 +169,7 @@ class MetadataExtractor(PipelineStep):
                     embedded.append(parsed[0])
                 continue
             ym = find_year_month(text) if ("date" in fields or i < start or i > end) else None
-            if ym and _plausible_date(ym[0], now) and ("date" in fields or "(" in text):
+            if ym and plausible_publication(ym[0], now) and ("date" in fields or "(" in text):
                 year_month.append(ym)
         for candidates in (datelines, labelled, embedded, year_month):
             if candidates:
@@ -224,7 +220,7 @@ class MetadataExtractor(PipelineStep):
                 or _ORG_SUFFIX_RE.search(line.text)
             ):
                 continue
-            if line.removed_by not in (None, "quality.outside_main"):
+            if line.removed_by not in (None, OUTSIDE_MAIN):
                 continue
             prev = next((k for k in range(i - 1, -1, -1) if lines[k].text), None)
             if prev is None:
@@ -234,7 +230,7 @@ class MetadataExtractor(PipelineStep):
             after_title = p.removed_by == TITLE_REPEAT or (
                 p.removed_by == TITLE_HEADING and start - i <= 6
             )
-            heading_like = line_features(p.text).n_han >= 4 and not p.text.endswith("。")
+            heading_like = count_han(p.text) >= 4 and not p.text.endswith("。")
             near_start = 0 < start - i <= 3 and heading_like
             if after_title or near_start:
                 line.removed_by = AUTHOR_LINE

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
 from operator import ne
 
-import opencc
-
-from zhclean.document import Document
-from zhclean.pipeline.base import PipelineStep
-
-SCRIPTS = ("hans", "hant", "mixed")
+from zhclean.core.record import Document
+from zhclean.core.simplify import converter, to_simplified
+from zhclean.core.step import Step
 
 # Share of script-specific characters that must be Traditional (or Simplified) before a
 # document counts as one script rather than ``mixed``.
 _DOMINANT = 0.9
-
-
-@cache
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(f"{config}.json")
-
-
-def to_simplified(text: str) -> str:
-    """Convert ``text`` to Simplified Chinese (OpenCC ``t2s``)."""
-    return _converter("t2s").convert(text)
 
 
 def _changed_chars(original: str, converted: str) -> int:
@@ -46,7 +32,7 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     n_trad = _changed_chars(text, simplified)
     if n_trad == 0:
         return "hans"
-    n_simp = _changed_chars(text, _converter("s2t").convert(text))
+    n_simp = _changed_chars(text, converter("s2t").convert(text))
     share_trad = n_trad / (n_trad + n_simp)
     if share_trad >= _DOMINANT:
         return "hant"
@@ -55,7 +41,7 @@ def detect_script(text: str, simplified: str | None = None) -> str:
     return "mixed"
 
 
-class ScriptConverter(PipelineStep):
+class ScriptConverter(Step):
     """Record the document's script, then convert its text to Simplified."""
 
     name = "convert"

@@ -11,12 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from zhclean.chars import HAN_RANGES, SPACE_CHARS
-from zhclean.document import Document
-from zhclean.pipeline.base import PipelineStep
-from zhclean.spans import in_spans, protected_spans
-
-_NEWLINES_RE = re.compile(r"\r\n?|[\u2028\u2029\x85]")
+from zhclean.core.chars import CJK_CONTEXT_RE, HAN_RE, NEWLINES_RE, SPACE_CHARS, is_han
+from zhclean.core.record import Document
+from zhclean.core.spans import in_spans, protected_spans
+from zhclean.core.step import Step
 
 # Zero-width, bidi and other invisible format characters, plus C0/C1 controls except \n.
 _INVISIBLE = (
@@ -40,8 +38,6 @@ _NEEDS_TRANSLATE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted
 _SPACE_RUN_RE = re.compile(r" {2,}")
 _LINE_EDGE_RE = re.compile(r" *\n *")
 
-_HAN_RE = re.compile(f"[{HAN_RANGES}]")
-_HAN_OR_PUNCT_RE = re.compile(f"[{HAN_RANGES}。，、；：？！…“”‘’「」『』《》（）【】〔〕]")
 _CLOSING = "”’」』）》】〕"
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
@@ -59,13 +55,9 @@ _PUNCT_RUN_RE = re.compile(r"[,:;?!]+")
 _FULLWIDTH = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
 
 
-def _is_han(ch: str) -> bool:
-    return bool(ch) and _HAN_RE.match(ch) is not None
-
-
 def _lone_paren(m: re.Match[str]) -> str:
     s, i = m.string, m.start()
-    if (i and _is_han(s[i - 1])) or (i + 1 < len(s) and _is_han(s[i + 1])):
+    if (i and is_han(s[i - 1])) or (i + 1 < len(s) and is_han(s[i + 1])):
         return _FULLWIDTH[m.group()]
     return m.group()
 
@@ -76,9 +68,9 @@ def _full_stop(m: re.Match[str]) -> str:
         return m.group()
     prev = s[i - 1] if i else ""
     if (
-        _is_han(prev)
+        is_han(prev)
         or (prev and prev in _CLOSING)
-        or (prev in "'\"" and i > 1 and _is_han(s[i - 2]))
+        or (prev in "'\"" and i > 1 and is_han(s[i - 2]))
     ):
         return "。"
     return m.group()
@@ -86,7 +78,7 @@ def _full_stop(m: re.Match[str]) -> str:
 
 def _punct_run(m: re.Match[str]) -> str:
     s, i, j = m.string, m.start(), m.end()
-    if (i and _HAN_OR_PUNCT_RE.match(s[i - 1])) or (j < len(s) and _is_han(s[j])):
+    if (i and CJK_CONTEXT_RE.match(s[i - 1])) or (j < len(s) and is_han(s[j])):
         return "".join(_FULLWIDTH[c] for c in m.group())
     return m.group()
 
@@ -105,14 +97,14 @@ def _paren_pair(m: re.Match[str], text: str) -> str:
     inner = m.group(1)
     before = text[start - 1] if start else ""
     after = text[end] if end < len(text) else ""
-    if _HAN_RE.search(inner) or _HAN_RE.match(before or " ") or _HAN_RE.match(after or " "):
+    if HAN_RE.search(inner) or HAN_RE.match(before or " ") or HAN_RE.match(after or " "):
         return f"（{inner}）"
     return m.group()
 
 
 def normalize_punctuation(text: str) -> str:
     """Make ASCII punctuation full-width where it punctuates Chinese, and ``.`` a ``。``."""
-    if not _HAN_RE.search(text):
+    if not HAN_RE.search(text):
         return text
     # Every substitution below is one character for one, so span offsets stay valid.
     spans = protected_spans(text)
@@ -128,11 +120,6 @@ def normalize_punctuation(text: str) -> str:
     return _sub_outside(_PUNCT_RUN_RE, text, _punct_run, spans)
 
 
-def split_raw_lines(raw: str) -> list[str]:
-    """Lines of the raw text, aligned one-to-one with the lines of ``normalize_text(raw)``."""
-    return _NEWLINES_RE.sub("\n", raw).split("\n")
-
-
 def normalize_text(raw: str) -> str:
     """Return the normalized form of ``raw``: one spelling for newlines, spaces and punctuation.
 
@@ -142,7 +129,7 @@ def normalize_text(raw: str) -> str:
     becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
     repair. No pattern crosses a newline, so the punctuation passes run on the whole text.
     """
-    text = _NEWLINES_RE.sub("\n", raw)
+    text = NEWLINES_RE.sub("\n", raw)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     if _NEEDS_TRANSLATE_RE.search(text):
@@ -152,7 +139,7 @@ def normalize_text(raw: str) -> str:
     return normalize_punctuation(text)
 
 
-class TextNormalizer(PipelineStep):
+class TextNormalizer(Step):
     """Normalize ``raw_text`` into ``text``; the raw text stays on the document."""
 
     name = "normalize"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from zhclean.core.chars import is_han
 
 # Magic numbers of binary formats that turn up in crawls next to text files.
 _SIGNATURES = {
@@ -39,8 +40,6 @@ _BOMS = (
 MAX_INVALID_UTF8_SHARE = 0.002
 # A legacy decoding must be at least this much "plausible text" to be believed.
 MIN_PLAUSIBILITY = 0.85
-
-_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class DecodeError(ValueError):
@@ -89,7 +88,7 @@ def plausibility(text: str) -> float:
             good += ch.isprintable() or ch in "\n\r\t"
         elif ch in common:
             good += 1
-        elif not _CJK_RE.match(ch) and (ch.isprintable() or ch.isspace()):
+        elif not is_han(ch) and (ch.isprintable() or ch.isspace()):
             # punctuation, kana, Latin-1 letters: plausible but not conclusive
             good += 0.5
     return good / len(text)

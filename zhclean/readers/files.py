@@ -1,34 +1,17 @@
-"""List the input files and read each one into a :class:`Document`."""
+"""List the input files, and the read step: each unread document gets its bytes and text."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from time import perf_counter
+from pathlib import Path
 
-from zhclean.document import Document
-from zhclean.pipeline.base import StepStats
+from zhclean.core.record import Document, SourceRef
+from zhclean.core.step import Step
 from zhclean.readers.decode import DecodeError, decode_bytes
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRef:
-    """One input file: its path, its id relative to the input root, and its size."""
-
-    path: str
-    source: str
-    size: int
-
-    @property
-    def group(self) -> str:
-        """The folder the file sits in: the unit for cross-document repeated-line counts."""
-        parent = str(PurePosixPath(self.source).parent)
-        return "" if parent == "." else parent
+INVALID_UTF8 = "read.invalid_utf8"
 
 
 def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
@@ -67,8 +50,19 @@ def compute_doc_id(source: str, data: bytes) -> str:
     return h.hexdigest()[:32]
 
 
-def read_document(ref: SourceRef, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read and decode one source; failures become a rejected document, never an exception."""
+class ReadError(Exception):
+    """A source that cannot be read as a whole file; ``check`` names the failure."""
+
+    def __init__(self, check: str, reason: str, detail: str = "", size: int = 0) -> None:
+        super().__init__(reason)
+        self.check = check
+        self.reason = reason
+        self.detail = detail
+        self.size = size
+
+
+def read_source(ref: SourceRef, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of one source, or :class:`ReadError` saying why there are none."""
     try:
         if os.path.isdir(ref.path):
             raise IsADirectoryError(
@@ -76,72 +70,68 @@ def read_document(ref: SourceRef, max_bytes: int = DEFAULT_MAX_BYTES) -> Documen
             )
         size = os.path.getsize(ref.path)
         if size > max_bytes:
-            doc = Document(
-                source=ref.source, doc_id=compute_doc_id(ref.source, b""), group=ref.group
+            raise ReadError(
+                "too_large", f"file is {size} bytes, over the {max_bytes}-byte limit", size=size
             )
-            doc.raw_bytes = size
-            doc.reject(
-                "read", "too_large", f"file is {size} bytes, over the {max_bytes}-byte limit"
-            )
-            return doc
         with open(ref.path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
     except OSError as err:
-        doc = Document(source=ref.source, doc_id=compute_doc_id(ref.source, b""), group=ref.group)
         reason = err.strerror or str(err)
-        doc.reject(
-            "read", "unreadable", f"cannot read file: {reason}", f"{type(err).__name__}: {err}"
-        )
-        return doc
-
-    doc = Document(
-        source=ref.source,
-        doc_id=compute_doc_id(ref.source, data),
-        group=ref.group,
-        raw_bytes=len(data),
-        content_sha256=hashlib.sha256(data).hexdigest(),
-    )
-    try:
-        decoded = decode_bytes(data)
-    except DecodeError as err:
-        doc.reject("read", err.check, str(err), data[:64].hex())
-        return doc
-    doc.raw_text = decoded.text
-    doc.encoding = decoded.encoding
-    if decoded.invalid_bytes:
-        doc.removed.append(
-            (
-                "read.invalid_utf8",
-                f"{decoded.invalid_bytes} invalid byte sequence(s) replaced; first at byte "
-                f"{decoded.first_invalid_offset}",
-            )
-        )
-    return doc
+        raise ReadError(
+            "unreadable", f"cannot read file: {reason}", f"{type(err).__name__}: {err}"
+        ) from err
 
 
-class FileReader:
-    """The first step: source references in, documents out (rejected ones included)."""
+class FileReader(Step):
+    """Read and decode each source; failures become rejections, never exceptions."""
 
     name = "read"
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        super().__init__()
         self.max_bytes = max_bytes
-        self.stats = StepStats(self.name)
 
-    def __call__(self, refs: Iterable[SourceRef]) -> Iterator[Document]:
-        for ref in refs:
-            started = perf_counter()
-            doc = read_document(ref, self.max_bytes)
-            self.stats.seconds += perf_counter() - started
-            self.stats.docs_in += 1
-            self.stats.counters["bytes_read"] += doc.raw_bytes
-            if doc.rejected:
-                self.stats.docs_rejected += 1
-                self.stats.counters[f"rejected.{doc.rejection.check}"] += 1
-            else:
-                self.stats.docs_out += 1
-                self.stats.counters[f"encoding.{doc.encoding}"] += 1
-            yield doc
+    def reasons(self) -> dict[str, str]:
+        return {
+            INVALID_UTF8: "invalid UTF-8 byte sequences were replaced; the entry says how many and where"
+        }
+
+    def process(self, doc: Document) -> None:
+        ref = doc.ref
+        if ref is None:  # already decoded (Document.from_text)
+            return
+        try:
+            data = read_source(ref, self.max_bytes)
+        except ReadError as err:
+            doc.doc_id = compute_doc_id(ref.source, b"")
+            doc.raw_bytes = err.size
+            doc.content_sha256 = ref.sha256 or ""
+            doc.reject("read", err.check, err.reason, err.detail)
+            self.count(f"rejected.{err.check}")
+            return
+        doc.doc_id = compute_doc_id(ref.source, data)
+        doc.raw_bytes = len(data)
+        doc.content_sha256 = hashlib.sha256(data).hexdigest()
+        self.count("bytes_read", len(data))
+        if ref.sha256 is not None and ref.sha256 != doc.content_sha256:
+            self.count("changed_since_scan")
+        try:
+            decoded = decode_bytes(data)
+        except DecodeError as err:
+            doc.reject("read", err.check, str(err), data[:64].hex())
+            self.count(f"rejected.{err.check}")
+            return
+        doc.raw_text = decoded.text
+        doc.encoding = decoded.encoding
+        self.count(f"encoding.{decoded.encoding}")
+        if decoded.invalid_bytes:
+            doc.removed.append(
+                (
+                    INVALID_UTF8,
+                    f"{decoded.invalid_bytes} invalid byte sequence(s) replaced; first at byte "
+                    f"{decoded.first_invalid_offset}",
+                )
+            )
 
 
-__all__ = ["FileReader", "SourceRef", "compute_doc_id", "list_sources", "read_document"]
+__all__ = ["FileReader", "ReadError", "compute_doc_id", "list_sources", "read_source"]

@@ -20,8 +20,16 @@ from __future__ import annotations
 
 import re
 
-from zhclean.chars import BRACKET_PAIRS, CLOSERS, CONTINUATION, HAN_RANGES, QUOTE_PAIRS
-from zhclean.spans import in_spans, protected_spans
+from zhclean.core.chars import (
+    BRACKET_PAIRS,
+    CLOSERS,
+    CONTINUATION,
+    HAN_RANGES,
+    HAN_RE,
+    QUOTE_PAIRS,
+    is_cjk_context,
+)
+from zhclean.core.spans import in_spans, protected_spans
 
 MAX_DEPTH = 8
 # A quote or bracket "pair" wider than this is treated as two strays, so one bad mark
@@ -43,8 +51,6 @@ _QB_CHARS = (
 _QB_RE = re.compile("[" + re.escape(_QB_CHARS) + "]")
 _QUOTE_CLOSERS = frozenset(QUOTE_PAIRS.values()) | _SYMMETRIC | _APOSTROPHES
 
-_HAN_RE = re.compile(f"[{HAN_RANGES}]")
-_CJK_CONTEXT_RE = re.compile(f"[{HAN_RANGES}。，、；：？！…“”‘’「」『』《》〈〉（）〔〕【】]")
 
 # "一." / "1." / "A." at the start of a line or sentence is a list marker, not a full stop.
 _LIST_MARKER_RE = re.compile(
@@ -58,22 +64,18 @@ _ATTRIBUTION_RE = re.compile(
 )
 
 
-def _is_cjk_context(ch: str) -> bool:
-    return bool(ch) and _CJK_CONTEXT_RE.match(ch) is not None
-
-
 def _han_before(line: str, i: int) -> bool:
     """True when the nearest character before ``i``, skipping closers, is Han."""
     j = i - 1
     while j >= 0 and (line[j] in CLOSERS or line[j] in "'\""):
         j -= 1
-    return j >= 0 and _HAN_RE.match(line[j]) is not None
+    return j >= 0 and HAN_RE.match(line[j]) is not None
 
 
 def _apostrophe_role(line: str, i: int) -> str | None:
     prev = line[i - 1] if i else ""
     nxt = line[i + 1] if i + 1 < len(line) else ""
-    if not (_is_cjk_context(prev) or _is_cjk_context(nxt)):
+    if not (is_cjk_context(prev) or is_cjk_context(nxt)):
         return None  # an English apostrophe or a prime, not a quote
     if nxt and not nxt.isspace() and not (prev.isalnum() and prev.isascii()):
         return "open"
@@ -242,9 +244,7 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
         elif chars & _ASCII_QE:
             prev = line[s - 1] if s else ""
             nxt = line[e] if e < n else ""
-            if not (
-                _is_cjk_context(prev) or _HAN_RE.match(nxt or " ") or _english_stop(line, s, e)
-            ):
+            if not (is_cjk_context(prev) or HAN_RE.match(nxt or " ") or _english_stop(line, s, e)):
                 continue
         elif chars <= _DOTS and len(run) <= 2:
             # after Han, but not a file extension or domain (新闻.html): letters follow those

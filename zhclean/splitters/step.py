@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from zhclean.document import Document, Sentence
-from zhclean.pipeline.base import PipelineStep
+from zhclean.core.params import MAX_SENTENCE_CHARS
+from zhclean.core.record import Document, Sentence
+from zhclean.core.step import Step
 from zhclean.splitters.sentences import split_sentences
 
 _WORD_RE = re.compile(r"[^\W_]")
@@ -39,7 +40,7 @@ def split_long(text: str, max_chars: int) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
-class SentenceSplitter(PipelineStep):
+class SentenceSplitter(Step):
     """Split each paragraph into stripped sentences, remembering the paragraph index.
 
     A piece with no letter, digit or Han character is folded into the sentence before it
@@ -49,7 +50,7 @@ class SentenceSplitter(PipelineStep):
 
     name = "split"
 
-    def __init__(self, max_chars: int = 1000) -> None:
+    def __init__(self, max_chars: int = MAX_SENTENCE_CHARS) -> None:
         super().__init__()
         self.max_chars = max_chars
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from itertools import accumulate, pairwise
 from pathlib import Path
 
 import jieba
 
-from zhclean.document import Document
-from zhclean.pipeline.base import PipelineStep
-from zhclean.spans import protected_spans
+from zhclean.core.record import Document
+from zhclean.core.spans import protected_spans
+from zhclean.core.step import Step
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -40,12 +40,12 @@ def load_user_dict(path: str | Path | None = None) -> list[tuple[str, int, str, 
     return entries
 
 
-@lru_cache(maxsize=4)
-def get_tokenizer(user_dict: str | None = None) -> jieba.Tokenizer:
-    """One initialized jieba tokenizer per process and dictionary (loading costs ~1 s)."""
+@cache
+def get_tokenizer() -> jieba.Tokenizer:
+    """One initialized jieba tokenizer per process (loading the dictionary costs ~1 s)."""
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    for word, freq, tag, _reason in load_user_dict(user_dict):
+    for word, freq, tag, _reason in load_user_dict():
         tokenizer.add_word(word, freq, tag)
     return tokenizer
 
@@ -60,13 +60,13 @@ def _merge_protected(sentence: str, tokens: list[str], spans: list[tuple[int, in
     return [sentence[a:b] for a, b in pairwise(bounds)]
 
 
-def tokenize(sentence: str, user_dict: str | None = None) -> list[str]:
+def tokenize(sentence: str) -> list[str]:
     """Tokens of ``sentence``; they concatenate to the sentence with whitespace removed.
 
     Bare jieba on the sentence, then protected spans merged back into single tokens and
     whitespace tokens dropped; both fix-ups are skipped when a sentence cannot need them.
     """
-    tokens = get_tokenizer(user_dict).lcut(sentence)
+    tokens = get_tokenizer().lcut(sentence)
     spans = protected_spans(sentence)
     if spans:
         tokens = _merge_protected(sentence, tokens, spans)
@@ -75,19 +75,19 @@ def tokenize(sentence: str, user_dict: str | None = None) -> list[str]:
     return tokens
 
 
-class Tokenizer(PipelineStep):
+class Tokenizer(Step):
     """Tokenize every sentence of a document."""
 
     name = "tokenize"
 
-    def __init__(self, user_dict: str | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.user_dict = user_dict
+        get_tokenizer()  # load the dictionary now, not inside the first batch
 
     def process(self, doc: Document) -> None:
         n = 0
         for sentence in doc.sentences:
-            sentence.tokens = tokenize(sentence.text, self.user_dict)
+            sentence.tokens = tokenize(sentence.text)
             n += len(sentence.tokens)
         self.count("tokens", n)
         self.count("sentences", len(doc.sentences))

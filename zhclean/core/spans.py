@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 
+from zhclean.core.chars import URL_STOP
+
 _TLD = (
     "com|cn|net|org|gov|edu|info|biz|io|co|uk|jp|hk|tw|mo|sg|us|de|fr|ru|kr|tv|cc|me|mil|int|"
     "top|xyz|site|online|name|asia|au|ca|in|it|nl|es|se|ch"
@@ -16,12 +18,16 @@ _TLD = (
 
 PROTECTED_RE = re.compile(
     r"""
-    (?:https?|ftp)://[^\s<>"'，。！？；、（）【】《》“”‘’「」\u3400-\u9fff]+  # URL (ends at Han)
+    (?:https?|ftp)://[^"""
+    + URL_STOP
+    + r"""]+  # URL (ends at Han)
   | [A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+                # e-mail
   | (?<![A-Za-z0-9@.\-])(?:www\.)?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*
       \.(?:"""
     + _TLD
-    + r""")(?![A-Za-z0-9\-])(?:/[^\s<>"'，。！？；、（）【】《》“”‘’「」\u3400-\u9fff]*)?  # domain + path
+    + r""")(?![A-Za-z0-9\-])(?:/[^"""
+    + URL_STOP
+    + r"""]*)?  # domain + path
   | (?<![A-Za-z0-9.])[vV]\d+(?:[.．]\d+)+[A-Za-z]?(?![\d.])                 # v2.0, v2.3.1
   | (?<![A-Za-z0-9.．])\d+(?:[.．]\d+)+(?:[%％‰])?(?![\d])                   # 1.789, 3.2.1, 99.7%
   | (?<![A-Za-z0-9.．])\d+[%％‰]                                            # 47%
@@ -33,7 +39,7 @@ PROTECTED_RE = re.compile(
 _TRIGGERS = re.compile(r"[.．@%％‰:/]")
 # Every protected span lies inside one run of these (the URL character class): scanning
 # only the runs that hold a trigger keeps the big pattern off the Han text.
-_RUN_RE = re.compile(r"[^\s<>\"'，。！？；、（）【】《》“”‘’「」\u3400-\u9fff]+")
+_RUN_RE = re.compile(f"[^{URL_STOP}]+")
 
 
 def protected_spans(text: str) -> list[tuple[int, int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from schemas.versions import SCHEMA_VERSIONS
+from zhclean.contract.versions import SCHEMA_VERSIONS
 
 REMOVED_TYPE = pa.list_(pa.struct([("rule_id", pa.string()), ("text", pa.string())]))
 

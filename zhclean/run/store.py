@@ -33,9 +33,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from schemas.arrow import ARROW_SCHEMAS
-from schemas.versions import SCHEMA_VERSIONS
-from zhclean.storage.faults import crash_point
+from zhclean.contract.arrow import ARROW_SCHEMAS
+from zhclean.contract.versions import SCHEMA_VERSIONS
+from zhclean.core.record import Outcome
+from zhclean.run.faults import crash_point
 from zhclean.writers.parquet import COMPRESSION, write_empty
 
 PUBLISHED = ("documents", "sentences")
@@ -84,18 +85,6 @@ class Manifest:
         data = json.loads(text)
         data["sources"] = {k: SourceEntry(**v) for k, v in data["sources"].items()}
         return cls(**data)
-
-
-@dataclass
-class StagedOutcome:
-    """One processed source, as the publisher needs it."""
-
-    source: str
-    doc_id: str
-    sha256: str
-    status: str
-    file: str | None
-    check: str | None = None
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -214,10 +203,14 @@ class OutputStore:
         self,
         run_id: str,
         staging: Path,
-        outcomes: Iterable[StagedOutcome],
+        outcomes: Iterable[tuple[Outcome, str | None]],
         full_refresh: bool,
     ) -> tuple[Path, Manifest]:
-        """Assemble the next snapshot in a temporary directory (nothing visible changes)."""
+        """Assemble the next snapshot in a temporary directory (nothing visible changes).
+
+        ``outcomes`` pairs each processed source's outcome with the staged documents file
+        that holds its row (None when quarantined).
+        """
         base = None if full_refresh else self.current_manifest()
         base_dir = None if full_refresh else self.current_snapshot()
         tmp = self.snapshots / f"{run_id}.tmp"
@@ -230,7 +223,7 @@ class OutputStore:
         # Old rows of every source processed now are dropped: its new version (or its
         # quarantine record) replaces them.
         drop_by_file: dict[str, set[str]] = {}
-        for o in outcomes:
+        for o, _ in outcomes:
             old = sources.get(o.source)
             if old is not None and old.status == "published" and old.file:
                 drop_by_file.setdefault(old.file, set()).add(old.doc_id)
@@ -252,14 +245,17 @@ class OutputStore:
         for ds in PUBLISHED:
             staged_dir = staging / ds
             if staged_dir.exists():
+                # Linked, not moved: a retried publish finds its staged parts again.
                 for part in sorted(staged_dir.glob("*.parquet")):
-                    os.replace(part, tmp / ds / part.name)
+                    _link_or_copy(part, tmp / ds / part.name)
                     files[ds].append(part.name)
             if not files[ds]:
                 write_empty(tmp / ds / EMPTY_PART, ARROW_SCHEMAS[ds])
                 files[ds].append(EMPTY_PART)
-        for o in outcomes:
-            sources[o.source] = SourceEntry(o.sha256, o.doc_id, o.status, run_id, o.file, o.check)
+        for o, file in outcomes:
+            sources[o.source] = SourceEntry(
+                o.content_sha256, o.doc_id, o.status, run_id, file, o.check
+            )
         manifest = Manifest(
             snapshot_id=run_id,
             run_id=run_id,

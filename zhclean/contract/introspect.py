@@ -7,8 +7,9 @@ import json
 
 import pyarrow as pa
 
-from schemas.arrow import ARROW_SCHEMAS
-from schemas.models import MODELS
+from zhclean.contract.arrow import ARROW_SCHEMAS
+from zhclean.contract.models import MODELS
+from zhclean.contract.versions import SCHEMA_VERSIONS
 
 # pandera dtype (as printed) -> predicate on the Arrow type it may be written as.
 _COMPATIBLE = {
@@ -87,12 +88,11 @@ def fingerprint(name: str) -> str:
 
 def render_markdown() -> str:
     """The contract documentation (docs/contract.md), generated from the models."""
-    from schemas.versions import SCHEMA_VERSIONS
-
     out = [
         "# Data contract",
         "",
-        "Generated from the pandera models in `schemas/models.py` by `python -m schemas.docs`.",
+        "Generated from the pandera models in `zhclean/contract/models.py` by",
+        "`python -m zhclean.contract`.",
         "Do not edit by hand: `tests/test_contract.py` fails when this file is stale.",
         "",
     ]
@@ -115,3 +115,20 @@ def render_markdown() -> str:
         table_checks = ", ".join(f"`{c}`" for c in dataset_checks(name)) or "—"
         out += ["", f"Table checks: {table_checks}", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def json_schema(name: str) -> str:
+    """The contract of one dataset as JSON, for readers that do not run Python (Spark jobs,
+    schema registries): columns with Arrow and pandera types, nullability, checks, version."""
+    arrow = ARROW_SCHEMAS[name]
+    payload = {
+        "dataset": name,
+        "schema_version": SCHEMA_VERSIONS[name],
+        "fingerprint": fingerprint(name),
+        "columns": [
+            {**col, "arrow_type": str(arrow.field(col["name"]).type)}
+            for col in contract_columns(name)
+        ],
+        "table_checks": dataset_checks(name),
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=1) + "\n"

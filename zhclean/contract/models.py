@@ -1,8 +1,8 @@
 """The data contract: pandera models for the three published datasets.
 
 These models are the single source of truth for column names, types, nullability and
-row checks. The Arrow schemas in :mod:`schemas.arrow` are checked against them by a test,
-and ``docs/contract.md`` is generated from them.
+row checks. The Arrow schemas in :mod:`zhclean.contract.arrow` are checked against them by
+a test, and ``docs/contract.md`` and ``schemas/*.json`` are generated from them.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from zhclean.normalizers.script import SCRIPTS, to_simplified
+from zhclean.core.dates import EARLIEST_PUBLICATION
+from zhclean.core.params import MAX_SENTENCE_CHARS
+from zhclean.core.simplify import SCRIPTS, to_simplified
 
-MAX_SENTENCE_CHARS = 1000
-MIN_PUBLISHED_AT = pd.Timestamp("1949-01-01")
+MIN_PUBLISHED_AT = pd.Timestamp(EARLIEST_PUBLICATION)
 PRECISIONS = ("year", "month", "day", "minute", "second")
 
 # Control characters (except \n in document text) and zero-width/invisible characters.

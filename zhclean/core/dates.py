@@ -8,7 +8,10 @@ page that only says 1996年6月 is not reported as 1996-06-01 00:00:00.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
+
+# No page in a Chinese web corpus was published before this; earlier dates are events.
+EARLIEST_PUBLICATION = datetime(1949, 1, 1)
 
 _MONTHS = {
     m: i
@@ -152,3 +155,8 @@ def find_year_month(text: str) -> tuple[datetime, str] | None:
     if not 1 <= month <= 12:
         return None
     return datetime(year, month, 1), "month"
+
+
+def plausible_publication(dt: datetime, now: datetime) -> bool:
+    """A publication time can lie between 1949 and tomorrow (clocks and zones differ)."""
+    return EARLIEST_PUBLICATION <= dt <= now + timedelta(days=1)

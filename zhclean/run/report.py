@@ -7,13 +7,15 @@ and table artifacts (for operators in the UI) and ``zhclean report`` (in a termi
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from zhclean.pipeline.base import StepStats
-from zhclean.pipeline.shard import ShardResult, merge_stats
-from zhclean.storage.plan import RunPlan
+from zhclean.core.step import StepStats, merge_stats
+from zhclean.run.context import Run
+from zhclean.run.plan import RunPlan
+from zhclean.run.shard import ShardResult
+from zhclean.writers.datasets import HEAVY_BOILERPLATE_SHARE
 
 # Statistical checks: warnings, never failures.
 HEAVY_BOILERPLATE_WARN_SHARE = 0.2
@@ -53,13 +55,12 @@ def tally_run(plan: RunPlan, results: list[ShardResult], max_examples: int = 3) 
         for o in r.outcomes:
             if o.status == "published":
                 published += 1
-            else:
-                quarantined += 1
-                entry = failed.setdefault(o.check, {"check": o.check, "count": 0, "examples": []})
-                entry["count"] += 1
-        for key, examples in r.examples.items():
-            entry = failed.setdefault(key, {"check": key, "count": 0, "examples": []})
-            entry["examples"] = (entry["examples"] + examples)[:max_examples]
+                continue
+            quarantined += 1
+            entry = failed.setdefault(o.check, {"check": o.check, "count": 0, "examples": []})
+            entry["count"] += 1
+            if len(entry["examples"]) < max_examples:
+                entry["examples"].append({"source": o.source, "reason": o.reason})
     return RunTally(
         inputs=len(plan.sources),
         processed=len(plan.to_process),
@@ -107,36 +108,32 @@ def decide(tally: RunTally, max_quarantine_fraction: float, full_refresh: bool) 
 
 
 def build_report(
-    *,
-    run_id: str,
-    flow_run_id: str,
+    run: Run,
     plan: RunPlan,
     results: list[ShardResult],
     tally: RunTally,
     decision: Decision,
-    parameters: dict[str, Any],
+    *,
     dataset_checks: list[dict[str, Any]],
     snapshot: dict[str, Any] | None,
-    input_dir: str,
-    output_dir: str,
-    started_at: datetime,
-    elapsed_seconds: float,
-    leftovers_removed: int,
     reasons: dict[str, str],
+    flow_run_id: str | None = None,
 ) -> dict[str, Any]:
     """The run report: one JSON-serializable dict (see render_markdown for the layout)."""
-    stats = merge_stats(results)
+    parameters = asdict(run.params)
+    elapsed_seconds = run.elapsed()
+    stats = merge_stats(r.stats for r in results)
     totals = tally.totals
     return {
-        "run_id": run_id,
+        "run_id": run.run_id,
         "flow_run_id": flow_run_id,
         "status": decision.status,
         "message": decision.message,
-        "started_at": started_at.isoformat(),
+        "started_at": run.started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
         "elapsed_seconds": elapsed_seconds,
-        "input_dir": input_dir,
-        "output_dir": output_dir,
+        "input_dir": run.input_root,
+        "output_dir": run.output_root,
         "parameters": parameters,
         "counts": {
             "inputs": tally.inputs,
@@ -172,7 +169,7 @@ def build_report(
         "warnings": statistical_warnings(totals),
         "snapshot": snapshot,
         "missing_sources": plan.missing[:100],
-        "leftovers_removed": leftovers_removed,
+        "leftovers_removed": run.leftovers_removed,
     }
 
 
@@ -205,7 +202,8 @@ def statistical_warnings(totals: dict[str, int]) -> list[str]:
         heavy = totals.get("docs_heavy_boilerplate", 0) / published
         if heavy > HEAVY_BOILERPLATE_WARN_SHARE:
             warnings.append(
-                f"{heavy:.0%} of published documents lost more than 80% of their characters to "
+                f"{heavy:.0%} of published documents lost more than "
+                f"{HEAVY_BOILERPLATE_SHARE:.0%} of their characters to "
                 f"boilerplate (warning above {HEAVY_BOILERPLATE_WARN_SHARE:.0%}): check the rules "
                 "against this source"
             )
@@ -310,48 +308,34 @@ def _rule_lines(rules: list[dict[str, Any]], per_line: int = 4, top: int = 12) -
 
 
 def stage_table(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows for the Prefect table artifact: stages, then rule removals, then failures."""
-    rows: list[dict[str, Any]] = [
-        {
-            "kind": "stage",
-            "name": s["name"],
-            "in": s["docs_in"],
-            "out": s["docs_out"],
-            "rejected": s["docs_rejected"],
-            "detail": "",
-        }
+    """Rows for the Prefect table artifact: stages, rule removals, failed checks, the gate.
+
+    Each kind fills the columns that mean something for it; the rest stay empty.
+    """
+    empty = dict.fromkeys(
+        ("docs_in", "docs_out", "rejected", "seconds", "lines", "chars", "value", "limit"), ""
+    )
+
+    def row(kind: str, name: str, detail: str = "", **values: Any) -> dict[str, Any]:
+        return {"kind": kind, "name": name, **empty, **values, "detail": detail}
+
+    rows = [
+        row("stage", s["name"], docs_in=s["docs_in"], docs_out=s["docs_out"],
+            rejected=s["docs_rejected"], seconds=s.get("seconds", 0))
         for s in report["stages"]
-    ]
+    ]  # fmt: skip
     rows += [
-        {
-            "kind": "rule",
-            "name": r["rule_id"],
-            "in": r["lines"],
-            "out": r["chars"],
-            "rejected": "",
-            "detail": r["reason"],
-        }
+        row("rule", r["rule_id"], r["reason"], lines=r["lines"], chars=r["chars"])
         for r in report["removals_by_rule"]
     ]
     rows += [
-        {
-            "kind": "failed_check",
-            "name": f["check"],
-            "in": f["count"],
-            "out": "",
-            "rejected": f["count"],
-            "detail": "; ".join(e["source"] for e in f["examples"]),
-        }
+        row("failed_check", f["check"], "; ".join(e["source"] for e in f["examples"]),
+            rejected=f["count"])
         for f in report["failed_checks"]
-    ]
+    ]  # fmt: skip
+    gate = report["gate"]
     rows.append(
-        {
-            "kind": "gate",
-            "name": "max_quarantine_fraction",
-            "in": report["gate"]["quarantine_fraction"],
-            "out": report["gate"]["max_quarantine_fraction"],
-            "rejected": "",
-            "detail": "pass" if report["gate"]["passed"] else "blocked",
-        }
-    )
+        row("gate", "quarantine_fraction", "pass" if gate["passed"] else "blocked",
+            value=round(gate["quarantine_fraction"], 4), limit=gate["max_quarantine_fraction"])
+    )  # fmt: skip
     return rows

@@ -11,7 +11,7 @@ SCHEMA_VERSIONS = {
     "quarantine": 1,
 }
 
-# sha256 of the contract (see schemas.contract.fingerprint), per dataset and version.
+# sha256 of the contract (see zhclean.contract.introspect.fingerprint), per dataset and version.
 CONTRACT_FINGERPRINTS = {
     "documents": "5951bdf0113295651ee075f885a08e54023004184fc094af60c2fed6039edd15",
     "sentences": "6b0f0c3d0917af92dcafd110a626e063ff8fd659508d5bedf75ccff3e05d8780",

@@ -1,1 +1,0 @@
-"""Prefect orchestration of the zhclean pipeline."""

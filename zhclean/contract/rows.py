@@ -1,0 +1,108 @@
+"""Documents to rows: the one place that says which field of a document fills which column.
+
+The validator checks these tables against the pandera models and the writer writes them,
+so what is validated is what is published. Tables are built straight in Arrow (no pandas
+on the way to Parquet); ``to_frame`` gives the validator its pandas view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import accumulate, chain
+
+import pandas as pd
+import pyarrow as pa
+
+from zhclean.contract.arrow import DOCUMENTS, QUARANTINE, SENTENCES
+from zhclean.core.record import Document
+
+
+def _string_lists(values: list[list[str]], type_: pa.DataType) -> pa.Array:
+    """list<string> built from flat offsets: several times faster than from nested lists."""
+    offsets = pa.array([0, *accumulate(map(len, values))], pa.int32())
+    return pa.ListArray.from_arrays(
+        offsets, pa.array(list(chain.from_iterable(values)), pa.string()), type=type_
+    )
+
+
+def _repeat(value: object, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.array([value] * n, type_)
+
+
+def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetime) -> pa.Table:
+    n = len(docs)
+    columns = {
+        "doc_id": [d.doc_id for d in docs],
+        "source": [d.source for d in docs],
+        "title": [d.title for d in docs],
+        "published_at": [d.published_at for d in docs],
+        "published_at_precision": [d.published_at_precision for d in docs],
+        "source_name": [d.source_name for d in docs],
+        "author": [d.author for d in docs],
+        "script": [d.script for d in docs],
+        "encoding": [d.encoding for d in docs],
+        "text": [d.text for d in docs],
+        "raw_text": [d.raw_text for d in docs],
+        "removed": [[{"rule_id": r, "text": t} for r, t in d.removed] for d in docs],
+        "n_chars": [len(d.text) for d in docs],
+        "n_sentences": [len(d.sentences) for d in docs],
+        "content_sha256": [d.content_sha256 for d in docs],
+        "run_id": _repeat(run_id, n, pa.string()),
+        "processed_at": _repeat(processed_at, n, DOCUMENTS.field("processed_at").type),
+    }
+    return pa.table(columns, schema=DOCUMENTS)
+
+
+def sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
+    doc_ids, sent_idx, para_idx, texts, tokens = [], [], [], [], []
+    for d in docs:
+        for i, s in enumerate(d.sentences):
+            doc_ids.append(d.doc_id)
+            sent_idx.append(i)
+            para_idx.append(s.para_idx)
+            texts.append(s.text)
+            tokens.append(s.tokens)
+    columns = {
+        "doc_id": doc_ids,
+        "sent_idx": sent_idx,
+        "para_idx": para_idx,
+        "text": texts,
+        "tokens": _string_lists(tokens, SENTENCES.field("tokens").type),
+        "n_chars": [len(t) for t in texts],
+        "n_tokens": [len(t) for t in tokens],
+        "run_id": _repeat(run_id, len(texts), pa.string()),
+    }
+    return pa.table(columns, schema=SENTENCES)
+
+
+def quarantine_table(
+    docs: Sequence[Document], run_id: str, input_root: str, at: datetime
+) -> pa.Table:
+    n = len(docs)
+    rejections = [d.rejection for d in docs]
+    columns = {
+        "run_id": _repeat(run_id, n, pa.string()),
+        "source": [d.source for d in docs],
+        "input_root": _repeat(input_root, n, pa.string()),
+        "doc_id": [d.doc_id for d in docs],
+        "content_sha256": [d.content_sha256 or None for d in docs],
+        "stage": [r.stage for r in rejections],
+        "check": [r.check for r in rejections],
+        "reason": [r.reason for r in rejections],
+        "detail": [r.detail for r in rejections],
+        "failure_case": [r.failure_case for r in rejections],
+        "raw_text": [d.raw_text or None for d in docs],
+        "quarantined_at": _repeat(at, n, QUARANTINE.field("quarantined_at").type),
+    }
+    return pa.table(columns, schema=QUARANTINE)
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """The pandas view the pandera models check: list columns as Python lists of Python
+    values (the row checks inspect them one by one), everything else converted by Arrow."""
+    lists = [f.name for f in table.schema if pa.types.is_list(f.type)]
+    frame = table.drop_columns(lists).to_pandas()
+    for name in lists:
+        frame[name] = pd.Series(table.column(name).to_pylist(), index=frame.index, dtype=object)
+    return frame[table.column_names]

@@ -1,0 +1,144 @@
+"""The record that flows through the pipeline, from source file to published rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePosixPath
+
+# Ids of the lines the boilerplate stripper marks and the metadata extractor reads: the
+# heading (it becomes the title) and copies of it in the body.
+TITLE_HEADING = "title.heading"
+TITLE_REPEAT = "title.repeat"
+OUTSIDE_MAIN = "quality.outside_main"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """One input file as listed: where to read it, its id relative to the input root.
+
+    ``sha256`` is the content hash the run's scan saw; the reader checks the bytes it
+    reads against it and reuses it when it does not read the file at all (too large).
+    """
+
+    path: str
+    source: str
+    size: int
+    sha256: str | None = None
+
+    @property
+    def group(self) -> str:
+        """The folder the file sits in: the unit for cross-document repeated-line counts."""
+        return source_group(self.source)
+
+
+def source_group(source: str) -> str:
+    parent = str(PurePosixPath(source).parent)
+    return "" if parent == "." else parent
+
+
+@dataclass(slots=True)
+class Rejection:
+    """Why a document was sent to quarantine instead of being published."""
+
+    stage: str
+    check: str
+    reason: str
+    detail: str = ""
+    failure_case: str | None = None
+
+
+@dataclass(slots=True)
+class Line:
+    """One line of a document while boilerplate is being stripped.
+
+    ``removed_by`` holds the id of the rule that removed the line; ``None`` means kept.
+    """
+
+    text: str
+    removed_by: str | None = None
+    fields: dict[str, str] | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.removed_by is None
+
+
+@dataclass(slots=True)
+class Sentence:
+    para_idx: int
+    text: str
+    tokens: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Document:
+    """A source document and everything the stages learn about it.
+
+    Every listed source becomes exactly one ``Document``, first unread (``ref`` only); a
+    document that fails a stage keeps flowing with ``rejection`` set, so that nothing is
+    lost between the reader and the writer.
+    """
+
+    source: str
+    ref: SourceRef | None = None
+    doc_id: str = ""
+    raw_bytes: int = 0
+    content_sha256: str = ""
+    encoding: str = ""
+    raw_text: str = ""
+    text: str = ""
+    script: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    published_at_precision: str | None = None
+    source_name: str | None = None
+    author: str | None = None
+    lines: list[Line] = field(default_factory=list)
+    content_span: tuple[int, int] | None = None
+    removed: list[tuple[str, str]] = field(default_factory=list)
+    paragraphs: list[str] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    rejection: Rejection | None = None
+
+    @classmethod
+    def from_ref(cls, ref: SourceRef) -> Document:
+        """An unread document: the reader step fills in its bytes and text."""
+        return cls(source=ref.source, ref=ref)
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "doc.txt", group: str = "") -> Document:
+        """A document that is already decoded (tests, ``explain``): no reader needed."""
+        source = f"{group}/{source}" if group else source
+        return cls(source=source, raw_text=text, raw_bytes=len(text.encode("utf-8")))
+
+    @property
+    def group(self) -> str:
+        return source_group(self.source)
+
+    @property
+    def rejected(self) -> bool:
+        return self.rejection is not None
+
+    def reject(
+        self, stage: str, check: str, reason: str, detail: str = "", failure_case: str | None = None
+    ) -> None:
+        """Route this document to quarantine; later stages pass it through untouched."""
+        if self.rejection is None:
+            self.rejection = Rejection(stage, check, reason, detail, failure_case)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one source: published, or quarantined by a check (with its reason).
+
+    The writer records one per document; the run's manifest and accounting are built
+    from them, so they stay small (no text).
+    """
+
+    source: str
+    doc_id: str
+    content_sha256: str
+    status: str  # "published" | "quarantined"
+    check: str | None = None
+    reason: str | None = None

@@ -1,0 +1,181 @@
+"""The ETL flow: scan the input, plan, process shards in parallel, publish.
+
+The flow only orchestrates: every step it runs is a ``zhclean.run`` function, wrapped as
+a task where it reads or writes files (so transient I/O errors are retried). A task is a
+shard of many documents, never one document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.runtime import flow_run
+from prefect.states import Failed, State
+from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.tasks import exponential_backoff
+
+from zhclean.core.params import DEFAULTS as D
+from zhclean.core.params import RunParams
+from zhclean.run import (
+    FAILED_STATUSES,
+    Run,
+    RunWork,
+    ScanResult,
+    ShardResult,
+    list_inputs,
+    make_run_id,
+    open_run,
+    plan_work,
+    process_shard,
+    publish_run,
+    render_markdown,
+    scan_sources,
+    stage_table,
+)
+
+
+def _retry_on_io_error(task, task_run, state) -> bool:
+    """Retry transient I/O failures (network filesystems, full disks that recover)."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+# Every task reads or writes files: retry transient I/O errors, never cache results.
+IO_RETRIES: dict[str, Any] = {
+    "cache_policy": NO_CACHE,
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_condition_fn": _retry_on_io_error,
+}
+
+
+@task(name="scan-sources", **IO_RETRIES)
+def scan_task(refs: list) -> ScanResult:
+    """Hash a shard of sources and count their line keys (one read of each)."""
+    return scan_sources(refs)
+
+
+@task(name="process-shard", **IO_RETRIES)
+def process_task(run: Run, shard_id: int, refs: list, repeated: dict) -> ShardResult:
+    return process_shard(run, shard_id, refs, repeated)
+
+
+@task(name="publish", **IO_RETRIES)
+def publish_task(run: Run, work: RunWork, results: list[ShardResult]) -> dict[str, Any]:
+    return publish_run(run, work.plan, results, flow_run_id=str(flow_run.get_id()))
+
+
+@flow(name="zhclean-etl", task_runner=ProcessPoolTaskRunner(), validate_parameters=True)
+def etl(
+    input_dir: str = D.input_dir,
+    output_dir: str = D.output_dir,
+    max_quarantine_fraction: float = D.max_quarantine_fraction,
+    full_refresh: bool = D.full_refresh,
+    workers: int | None = D.workers,
+    shard_mb: float = D.shard_mb,
+    max_sentence_chars: int = D.max_sentence_chars,
+    wait_for_lock: float = D.wait_for_lock,
+    batch_docs: int = D.batch_docs,
+) -> dict[str, Any] | State:
+    """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
+
+    Ends Failed, publishing nothing, when the quality gate or a dataset check fails.
+    """
+    params = RunParams(**locals())  # first statement: locals() are exactly the parameters
+    logger = get_run_logger()
+    with open_run(params, make_run_id(str(flow_run.get_id() or "")[:8] or None)) as run:
+        if run.leftovers_removed:
+            logger.info("removed %d leftovers of interrupted runs", run.leftovers_removed)
+        sources, scan_shards = list_inputs(run)
+        scans = [scan_task.submit(shard) for shard in scan_shards]
+        work = plan_work(run, sources, (future.result() for future in scans))
+        _log_plan(run, work)
+        results = _process(run, work)
+        report = publish_task(run, work, results)
+    _report_artifacts(report)
+    status, message = report["status"], report["message"]
+    if status in FAILED_STATUSES:
+        # A returned Failed state fails the flow run with this message and no traceback:
+        # the run ended as designed, it did not crash.
+        logger.error("run %s %s: %s", run.run_id, status, message)
+        return Failed(message=message)
+    logger.info("run %s %s: %s", run.run_id, status, message)
+    return report
+
+
+def _log_plan(run: Run, work: RunWork) -> None:
+    plan = work.plan
+    get_run_logger().info(
+        "run %s: %d sources: %d new, %d changed, %d unchanged (skipped), %d missing; "
+        "%d shards to process (%.1f MB)",
+        run.run_id,
+        len(plan.sources),
+        len(plan.new),
+        len(plan.changed),
+        len(plan.unchanged),
+        len(plan.missing),
+        len(work.shards),
+        plan.bytes_to_process / 1e6,
+    )
+
+
+def _process(run: Run, work: RunWork) -> list[ShardResult]:
+    """Submit one task per shard; log progress as shards finish."""
+    if not work.shards:
+        return []
+    logger = get_run_logger()
+    total = work.plan.bytes_to_process
+    progress = create_progress_artifact(0.0, description=f"zhclean run {run.run_id}: shards done")
+    futures = [
+        process_task.submit(run, i, shard, work.repeated_for(shard))
+        for i, shard in enumerate(work.shards)
+    ]
+    results: list[ShardResult] = []
+    done_bytes = 0
+    for future in as_completed(futures):
+        result = future.result()
+        results.append(result)
+        totals = result.totals
+        done_bytes += totals.get("bytes_in", 0)
+        elapsed = run.elapsed()
+        logger.info(
+            "shard %d/%d done: %d docs (%d published, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
+            len(results),
+            len(work.shards),
+            totals.get("inputs", 0),
+            totals.get("published", 0),
+            totals.get("quarantined", 0),
+            done_bytes / 1e6,
+            total / 1e6,
+            elapsed,
+            done_bytes / 1e6 / max(elapsed, 1e-9),
+        )
+        update_progress_artifact(progress, 100.0 * len(results) / len(work.shards))
+    return results
+
+
+def _report_artifacts(report: dict[str, Any]) -> None:
+    for warning in report["warnings"]:
+        get_run_logger().warning(warning)
+    run_id = report["run_id"]
+    create_markdown_artifact(
+        render_markdown(report), key="zhclean-run-report", description=f"run {run_id}"
+    )
+    create_table_artifact(stage_table(report), key="zhclean-run-table", description=f"run {run_id}")
+
+
+__all__ = ["IO_RETRIES", "etl"]

@@ -1,0 +1,61 @@
+"""The pipeline, assembled once: read → normalize → convert → strip boilerplate → extract
+metadata → assemble → split → tokenize → validate → write.
+
+Tests, the benchmark, ``zhclean run`` and cluster workers all build it here, so they all
+run the same steps in the same order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from zhclean.cleaners.boilerplate import BoilerplateStripper
+from zhclean.cleaners.hardwrap import ParagraphAssembler
+from zhclean.cleaners.repetition import RepeatedLines
+from zhclean.cleaners.rules import RuleSet
+from zhclean.core.params import DEFAULTS, RunParams
+from zhclean.core.step import Pipeline, Step
+from zhclean.extractors.metadata import MetadataExtractor
+from zhclean.normalizers.script import ScriptConverter
+from zhclean.normalizers.text import TextNormalizer
+from zhclean.readers.files import FileReader
+from zhclean.splitters.step import SentenceSplitter
+from zhclean.tokenizers.jieba_tokenizer import Tokenizer
+from zhclean.validation.validate import ContractValidator
+
+# Input bytes per batch (besides ``batch_docs``): a batch's documents are in memory at once.
+BATCH_BYTES = 32_000_000
+
+
+def build_pipeline(
+    params: RunParams = DEFAULTS,
+    repeated: dict[str, RepeatedLines] | None = None,
+    *,
+    tokenize: bool = True,
+    validate: bool = True,
+    writer: Step | None = None,
+    now: datetime | None = None,
+) -> Pipeline:
+    """The whole pipeline. ``tokenize``/``validate`` off and no ``writer`` give its front
+    part, for tests and evaluations that only look at the cleaned documents."""
+    steps: list[Step] = [
+        FileReader(),
+        TextNormalizer(),
+        ScriptConverter(),
+        BoilerplateStripper(RuleSet.load(), repeated),
+        MetadataExtractor(now=now),
+        ParagraphAssembler(),
+        SentenceSplitter(params.max_sentence_chars),
+    ]
+    if tokenize:
+        steps.append(Tokenizer())
+    if validate:
+        steps.append(ContractValidator(params.max_sentence_chars))
+    if writer is not None:
+        steps.append(writer)
+    return Pipeline(steps, batch_docs=params.batch_docs, batch_bytes=BATCH_BYTES)
+
+
+def rule_reasons() -> dict[str, str]:
+    """Every rule id the pipeline can record in ``documents.removed``, with its reason."""
+    return build_pipeline(tokenize=False, validate=False).reasons()

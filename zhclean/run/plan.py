@@ -1,0 +1,191 @@
+"""Which sources a run processes, found in one read of the input, and how they are sharded.
+
+The **scan** reads each source once: it hashes the bytes (incremental runs compare the
+hash with the published manifest) and counts the source's line keys for the
+repeated-line filter (the corpus pass). It is a map over shards whose partial counts
+merge by addition, so no process ever holds the corpus. Processing then reads only the
+new and changed sources a second time; their shard descriptions carry the scan's hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from zhclean.cleaners.boilerplate import StripperConfig
+from zhclean.cleaners.repetition import GroupLineCounts, RepeatedLines, document_line_keys
+from zhclean.core.chars import split_lines
+from zhclean.core.record import SourceRef
+from zhclean.readers.decode import DecodeError, decode_bytes
+from zhclean.readers.files import DEFAULT_MAX_BYTES, ReadError, list_sources, read_source
+from zhclean.run.context import Run
+from zhclean.run.store import Manifest
+
+# Smallest shard worth a task: below it, task start-up costs more than the work.
+MIN_SHARD_BYTES = 256 * 1024
+MAX_SHARD_DOCS = 2000
+
+
+@dataclass
+class ScanResult:
+    """Content hashes (None: unreadable) and line-key counts per group, for some sources."""
+
+    hashes: dict[str, str | None] = field(default_factory=dict)
+    lines: dict[str, GroupLineCounts] = field(default_factory=dict)
+
+    def merge(self, other: ScanResult) -> ScanResult:
+        self.hashes.update(other.hashes)
+        for group, counts in other.lines.items():
+            if group in self.lines:
+                self.lines[group].merge(counts)
+            else:
+                self.lines[group] = counts
+        return self
+
+    def repeated(self, groups: Iterable[str], min_docs: int) -> dict[str, RepeatedLines]:
+        """The reduce side: lines repeated in at least ``min_docs`` documents, per group."""
+        return {g: self.lines[g].repeated(min_docs) for g in groups if g in self.lines}
+
+
+def file_sha256(path: str) -> str | None:
+    """Hash of a file's bytes read in chunks (for files too large to hold), or None."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def scan_sources(refs: Iterable[SourceRef], max_bytes: int = DEFAULT_MAX_BYTES) -> ScanResult:
+    """Hash each source and count its line keys, reading it once (the map of the scan)."""
+    result = ScanResult()
+    for ref in refs:
+        try:
+            data = read_source(ref, max_bytes)
+        except ReadError as err:
+            result.hashes[ref.source] = file_sha256(ref.path) if err.check == "too_large" else None
+            continue
+        result.hashes[ref.source] = hashlib.sha256(data).hexdigest()
+        try:
+            text = decode_bytes(data).text
+        except DecodeError:
+            continue
+        counts = result.lines.setdefault(ref.group, GroupLineCounts())
+        counts.add(document_line_keys(split_lines(text)))
+    for counts in result.lines.values():
+        counts.compact()
+    return result
+
+
+@dataclass
+class RunPlan:
+    """The listed sources (with their scanned hashes) and what this run does with each."""
+
+    sources: list[SourceRef]
+    to_process: list[SourceRef] = field(default_factory=list)
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def groups_to_process(self) -> set[str]:
+        return {ref.group for ref in self.to_process}
+
+    @property
+    def bytes_to_process(self) -> int:
+        return sum(ref.size for ref in self.to_process)
+
+
+def plan_run(
+    sources: list[SourceRef],
+    hashes: dict[str, str | None],
+    manifest: Manifest | None,
+    full_refresh: bool,
+) -> RunPlan:
+    """Compare the scanned input with the published manifest.
+
+    A source is unchanged when the manifest holds the same content hash for its path;
+    anything else is processed. Sources in the manifest but no longer in the input are
+    reported as missing and their rows stay published until a full refresh.
+    """
+    known = {} if (full_refresh or manifest is None) else manifest.sources
+    plan = RunPlan(sources=[replace(ref, sha256=hashes.get(ref.source)) for ref in sources])
+    for ref in plan.sources:
+        entry = known.get(ref.source)
+        if entry is None:
+            plan.new.append(ref.source)
+            plan.to_process.append(ref)
+        elif ref.sha256 is None or entry.sha256 != ref.sha256:
+            plan.changed.append(ref.source)
+            plan.to_process.append(ref)
+        else:
+            plan.unchanged.append(ref.source)
+    listed = {ref.source for ref in sources}
+    plan.missing = sorted(
+        s for s, e in known.items() if s not in listed and e.status == "published"
+    )
+    return plan
+
+
+def shard_bytes(total_bytes: int, workers: int, shard_mb: float) -> int:
+    """Target shard size: ``shard_mb``, smaller when that would leave workers idle.
+
+    Two shards per worker let a worker that finishes early take another, so one large
+    last shard does not keep the others waiting.
+    """
+    return max(MIN_SHARD_BYTES, min(int(shard_mb * 1024 * 1024), total_bytes // (workers * 2) + 1))
+
+
+def make_shards(
+    refs: list[SourceRef], target_bytes: int, max_docs: int = MAX_SHARD_DOCS
+) -> list[list[SourceRef]]:
+    """Group sources into shards of about ``target_bytes`` (and at most ``max_docs``)."""
+    shards: list[list[SourceRef]] = []
+    current: list[SourceRef] = []
+    size = 0
+    for ref in refs:
+        if current and (size + ref.size > target_bytes or len(current) >= max_docs):
+            shards.append(current)
+            current, size = [], 0
+        current.append(ref)
+        size += ref.size
+    if current:
+        shards.append(current)
+    return shards
+
+
+@dataclass
+class RunWork:
+    """What a run processes: the plan, its shards, and the repeated lines of their groups."""
+
+    plan: RunPlan
+    shards: list[list[SourceRef]]
+    repeated: dict[str, RepeatedLines]
+
+    def repeated_for(self, shard: list[SourceRef]) -> dict[str, RepeatedLines]:
+        """Only the groups a shard needs: that is all a task receives."""
+        return {g: self.repeated[g] for g in {r.group for r in shard} if g in self.repeated}
+
+
+def list_inputs(run: Run) -> tuple[list[SourceRef], list[list[SourceRef]]]:
+    """The run's sources, and the shards the scan reads them in."""
+    sources = list_sources(run.input_root)
+    total = sum(ref.size for ref in sources)
+    target = shard_bytes(total, run.params.n_workers, run.params.shard_mb)
+    return sources, make_shards(sources, target)
+
+
+def plan_work(run: Run, sources: list[SourceRef], scans: Iterable[ScanResult]) -> RunWork:
+    """Reduce the scan, compare it with the published manifest, and shard the work."""
+    scan = ScanResult()
+    for part in scans:
+        scan.merge(part)
+    plan = plan_run(sources, scan.hashes, run.store.current_manifest(), run.params.full_refresh)
+    target = shard_bytes(plan.bytes_to_process, run.params.n_workers, run.params.shard_mb)
+    repeated = scan.repeated(plan.groups_to_process, StripperConfig.repeat_min_docs)
+    return RunWork(plan, make_shards(plan.to_process, target), repeated)
