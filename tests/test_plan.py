@@ -1,0 +1,96 @@
+"""The scan and the plan: each input read once per pass, partial scans merge exactly,
+shards sized for the workers."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import SEEDS, copy_tree
+from zhclean.cleaners.repetition import GroupLineCounts
+from zhclean.core.params import RunParams
+from zhclean.readers.files import list_sources
+from zhclean.run import run_local
+from zhclean.run.plan import ScanResult, make_shards, scan_sources, shard_bytes
+
+_OPENED: list[str] | None = None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if _OPENED is not None and event == "open" and isinstance(args[0], str):
+        _OPENED.append(args[0])
+
+
+sys.addaudithook(_audit)  # observes real opens; cannot be removed, so it is gated by _OPENED
+
+
+def _opens_during(fn, root) -> Counter:
+    global _OPENED
+    _OPENED = []
+    try:
+        fn()
+        return Counter(p for p in _OPENED if p.startswith(str(root)))
+    finally:
+        _OPENED = None
+
+
+def test_each_input_is_read_once_per_pass(tmp_path):
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    params = RunParams(input_dir=str(inp), output_dir=str(tmp_path / "out"), workers=1)
+    first = _opens_during(lambda: run_local(params), inp)
+    # first run: the scan (hash + line keys) and the processing read each source once
+    assert sorted(first.values()) == [2] * 5, first
+    again = _opens_during(lambda: run_local(params), inp)
+    # nothing changed: only the scan reads, once
+    assert sorted(again.values()) == [1] * 5, again
+
+
+def test_partial_scans_merge_into_the_whole_scan(tmp_path):
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    for i in range(3):  # a second group, sharing the seeds' lines
+        copy_tree(SEEDS, inp / f"g{i}")
+    refs = list_sources(inp)
+    whole = scan_sources(refs)
+    merged = ScanResult()
+    for shard in make_shards(refs, 40_000):
+        merged.merge(scan_sources(shard))
+    assert merged.hashes == whole.hashes and len(whole.hashes) == 20
+    for group in whole.lines:
+        a, b = whole.lines[group], merged.lines[group]
+        assert (a.n_docs, a.keys.tolist(), a.counts.tolist()) == (
+            b.n_docs,
+            b.keys.tolist(),
+            b.counts.tolist(),
+        )
+    assert whole.repeated(["g0"], 3)["g0"].counts == {}  # one copy per group: nothing repeats
+    assert merged.repeated([""], 1)[""].n_docs == 5
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(-5, 5), max_size=6), max_size=12), st.integers(1, 4))
+def test_line_counts_merge_by_addition(docs, parts):
+    import numpy as np
+
+    whole, pieces = GroupLineCounts(), [GroupLineCounts() for _ in range(parts)]
+    for i, keys in enumerate(docs):
+        arr = np.unique(np.array(keys, dtype=np.int64))
+        whole.add(arr)
+        pieces[i % parts].add(arr)
+    merged = pieces[0]
+    for piece in pieces[1:]:
+        merged.merge(piece)
+    expected = Counter(k for keys in docs for k in set(keys))
+    for counts in (whole.compact(), merged.compact()):
+        assert counts.n_docs == len(docs)
+        assert dict(zip(counts.keys.tolist(), counts.counts.tolist(), strict=True)) == expected
+
+
+def test_shards_keep_every_worker_busy():
+    mb = 1024 * 1024
+    assert shard_bytes(40 * mb, workers=2, shard_mb=8) == 8 * mb  # capped by --shard-mb
+    assert shard_bytes(8 * mb, workers=2, shard_mb=8) == 2 * mb + 1  # two shards per worker
+    assert shard_bytes(8 * mb, workers=1, shard_mb=8) == 4 * mb + 1
+    assert shard_bytes(1000, workers=4, shard_mb=8) == 256 * 1024  # never tiny
