@@ -5,22 +5,5 @@ This folder is not installed: it holds the generated, language-neutral contract
 from the repository root. Regenerate both with ``python -m zhclean.contract``.
 """
 
-from zhclean.contract import (
-    ARROW_SCHEMAS,
-    DATASETS,
-    MODELS,
-    SCHEMA_VERSIONS,
-    DocumentsModel,
-    QuarantineModel,
-    SentencesModel,
-)
-
-__all__ = [
-    "ARROW_SCHEMAS",
-    "DATASETS",
-    "MODELS",
-    "SCHEMA_VERSIONS",
-    "DocumentsModel",
-    "QuarantineModel",
-    "SentencesModel",
-]
+from zhclean.contract import *  # noqa: F403 - a re-export, by design
+from zhclean.contract import __all__  # noqa: F401
