@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.conftest import seed_text
 
 PROSE = seed_text("004").split("\n")[8]  # a long paragraph of real prose
+SECRET = b"aws_secret_access_key=FAKE-zhclean-test-secret"
 
 
 def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
@@ -60,6 +61,25 @@ def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
     unreadable.write_text(PROSE, encoding="utf-8")
     unreadable.chmod(0)
     expected["unreadable.txt"] = "published" if os.geteuid() == 0 else "read.unreadable"
+    # Hostile entries: links out of the input folder (a fake credentials file, a folder,
+    # a device), a FIFO that would block a reader forever, a name that is not UTF-8, and a
+    # harmless link that stays inside the folder.
+    outside = root.parent / f"{root.name}-outside"
+    (outside / "folder").mkdir(parents=True, exist_ok=True)
+    (outside / "creds").write_bytes(SECRET + b"\n")
+    (outside / "folder" / "page.txt").write_text(PROSE, encoding="utf-8")
+    for name, target in (("creds.txt", outside / "creds"), ("linked_folder", outside / "folder"),
+                         ("zero.txt", Path("/dev/zero"))):  # fmt: skip
+        os.symlink(target, root / name)
+        expected[name] = "read.outside_input_root"
+    os.mkfifo(root / "pipe.txt")
+    expected["pipe.txt"] = "read.not_a_regular_file"
+    (root / os.fsdecode(b"\xff\xfe\xe6\x96\xb0\xe9\x97\xbb.txt")).write_text(
+        PROSE, encoding="utf-8"
+    )
+    expected["\\xff\\xfe新闻.txt"] = "published"
+    os.symlink("crlf.txt", root / "inside_link.txt")
+    expected["inside_link.txt"] = "published"
     if with_seeds:
         for prefix in ("000", "004"):
             name = f"seed_{prefix}.txt"

@@ -10,7 +10,7 @@ import sys
 import pyarrow.compute as pc
 import pytest
 
-from tests.badinput import build_bad_corpus
+from tests.badinput import SECRET, build_bad_corpus
 from tests.conftest import DATA, SEEDS, copy_tree
 from tests.flowutil import output_fingerprint, read, run_flow
 from zhclean.run.store import OutputStore
@@ -133,7 +133,8 @@ def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
     assert outcomes == expected
     assert len(published) + len(quarantine) == len(expected)  # inputs == documents + quarantined
     assert report["accounting"] == {"inputs": len(expected), "published": len(published),
-                                    "quarantined": len(quarantine), "skipped": 0, "balanced": True}  # fmt: skip
+                                    "quarantined": len(quarantine), "skipped": 0, "deleted_during_run": 0,
+                                    "balanced": True}  # fmt: skip
     for q in quarantine:
         assert (
             q["reason"]
@@ -141,6 +142,11 @@ def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
             and q["input_root"] == str((tmp_path / "in").resolve())
         )
     by_source = {q["source"]: q for q in quarantine}
+    # nothing from outside the input folder reaches any dataset or the report
+    everything = json.dumps([read(out, n).to_pylist() for n in ("documents", "sentences", "quarantine")],
+                            default=str, ensure_ascii=False) + json.dumps(report, ensure_ascii=False)  # fmt: skip
+    assert SECRET.decode() not in everything and "FAKE-zhclean" not in everything
+    assert by_source["creds.txt"]["raw_text"] is None and by_source["pipe.txt"]["raw_text"] is None
     assert by_source["loop.txt"]["reason"].startswith("cannot read file")
     assert by_source["image.png"]["reason"] == "binary file (PNG image signature), not text"
     assert by_source["empty.txt"]["raw_text"] is None

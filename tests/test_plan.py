@@ -10,10 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SEEDS, copy_tree
+from tests.flowutil import read
 from zhclean.cleaners.repetition import GroupLineCounts
 from zhclean.core.params import RunParams
 from zhclean.readers.files import list_sources
-from zhclean.run import run_local
+from zhclean.run import (
+    list_inputs,
+    open_run,
+    plan_work,
+    process_shard,
+    publish_run,
+    run_local,
+)
 from zhclean.run.plan import ScanResult, make_shards, scan_sources, shard_bytes
 
 _OPENED: list[str] | None = None
@@ -94,3 +102,33 @@ def test_shards_keep_every_worker_busy():
     assert shard_bytes(8 * mb, workers=2, shard_mb=8) == 2 * mb + 1  # two shards per worker
     assert shard_bytes(8 * mb, workers=1, shard_mb=8) == 4 * mb + 1
     assert shard_bytes(1000, workers=4, shard_mb=8) == 256 * 1024  # never tiny
+
+
+def test_a_source_deleted_during_a_run_stays_published_like_one_deleted_before(tmp_path):
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    params = RunParams(input_dir=str(inp), output_dir=str(tmp_path / "out"), workers=1)
+    run_local(params)
+    before = {r["source"]: r["text"] for r in read(tmp_path / "out", "documents").to_pylist()}
+    changed = next(inp.glob("004_*.txt"))
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n新增的一段。", encoding="utf-8")
+
+    # the production steps in order; the changed file disappears after the scan planned it
+    with open_run(params) as run:
+        sources, scan_shards = list_inputs(run)
+        work = plan_work(run, sources, [scan_sources(s, run.input_root) for s in scan_shards])
+        assert work.plan.changed == [changed.name]
+        changed.unlink()
+        results = [
+            process_shard(run, i, s, work.repeated_for(s)) for i, s in enumerate(work.shards)
+        ]
+        during = publish_run(run, work.plan, results)
+    after = {r["source"]: r["text"] for r in read(tmp_path / "out", "documents").to_pylist()}
+    assert after == before  # its old rows are still published
+    assert during["missing_sources"] == [changed.name] and during["counts"]["quarantined"] == 0
+    assert during["accounting"]["deleted_during_run"] == 1 and during["accounting"]["balanced"]
+
+    again = run_local(params)  # deleted before this run: the same outcome
+    assert again["missing_sources"] == [changed.name]
+    assert {
+        r["source"]: r["text"] for r in read(tmp_path / "out", "documents").to_pylist()
+    } == before

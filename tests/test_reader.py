@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-from tests.badinput import build_bad_corpus
+from tests.badinput import PROSE, build_bad_corpus
 from tests.conftest import seed_text
+from zhclean.core.params import RunParams
 from zhclean.core.record import Document, SourceRef
 from zhclean.readers.files import FileReader, list_sources
 from zhclean.run.pipeline import build_pipeline
@@ -25,7 +26,9 @@ def test_bad_corpus_is_fully_accounted_for(tmp_path):
     expected = build_bad_corpus(tmp_path / "in")
     refs = list_sources(tmp_path / "in")
     assert {r.source for r in refs} == set(expected)
-    pipeline = build_pipeline(tokenize=False, validate=False)
+    pipeline = build_pipeline(
+        RunParams(input_dir=str(tmp_path / "in")), tokenize=False, validate=False
+    )
     docs = pipeline(Document.from_ref(ref) for ref in refs)
     outcomes = {}
     for doc in docs:
@@ -85,3 +88,48 @@ def test_source_ids_are_relative_posix_paths(tmp_path):
     (tmp_path / ".hidden.txt").write_text("x", encoding="utf-8")
     (ref,) = list_sources(tmp_path)
     assert ref.source == "a/b/文档 1.txt" and ref.group == "a/b"
+
+
+def test_nothing_outside_the_input_folder_is_read_unless_asked(tmp_path):
+    build_bad_corpus(tmp_path / "in", with_seeds=False)
+    refs = {r.source: r for r in list_sources(tmp_path / "in")}
+    root = str(tmp_path / "in")
+    for name in ("creds.txt", "linked_folder", "zero.txt"):
+        doc = Document.from_ref(refs[name])
+        FileReader(root).run([doc])
+        assert (doc.rejection.check, doc.raw_text) == ("outside_input_root", "")
+        assert "outside the input folder" in doc.rejection.reason
+    # --follow-symlinks: the link is followed, and the device still refused (without hanging)
+    followed = {
+        name: Document.from_ref(refs[name]) for name in ("creds.txt", "linked_folder", "zero.txt")
+    }
+    FileReader(root, follow_symlinks=True).run(list(followed.values()))
+    assert not followed["creds.txt"].rejected and "FAKE" in followed["creds.txt"].raw_text
+    assert followed["linked_folder"].rejection.reason == (
+        "linked_folder is a folder (linked folders are not walked into), not a regular file"
+    )
+    assert (
+        followed["zero.txt"].rejection.reason
+        == "zero.txt is a character device, not a regular file"
+    )
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "p.txt")
+    (ref,) = list_sources(tmp_path)
+    doc = read_document(ref)  # opening a FIFO for reading would wait for a writer forever
+    assert (doc.rejection.check, doc.rejection.reason) == (
+        "not_a_regular_file",
+        "p.txt is a FIFO (named pipe), not a regular file",
+    )
+
+
+def test_a_name_that_is_not_utf8_gets_a_stable_lossless_source(tmp_path):
+    raw = b"\xff\xe6\x96\xb0.txt"
+    (tmp_path / os.fsdecode(raw)).write_text(PROSE, encoding="utf-8")
+    (ref,) = list_sources(tmp_path)
+    assert ref.source == "\\xff新.txt"
+    assert ref.source.encode("utf-8")  # valid UTF-8, unlike the name itself
+    assert ref.source.encode().decode("unicode_escape").encode("latin-1").startswith(b"\xff")
+    doc = read_document(ref)
+    assert not doc.rejected and doc.doc_id == read_document(list_sources(tmp_path)[0]).doc_id

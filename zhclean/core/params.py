@@ -43,6 +43,10 @@ class RunParams:
     )
     shard_mb: float = _param(8.0, "largest shard of input, in MB: one task processes one shard")
     max_sentence_chars: int = _param(1000, "a longer sentence fails validation as a failed split")
+    follow_symlinks: bool = _param(
+        False,
+        "read files that symbolic links point to outside the input folder (default: quarantine them)",
+    )
     wait_for_lock: float = _param(
         0.0, "seconds to wait when another run holds the output (default: fail at once)"
     )

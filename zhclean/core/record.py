@@ -11,6 +11,9 @@ from pathlib import PurePosixPath
 TITLE_HEADING = "title.heading"
 TITLE_REPEAT = "title.repeat"
 OUTSIDE_MAIN = "quality.outside_main"
+# The check of a source deleted between the scan and its reading: it is reported as
+# missing, like a source deleted before the run, and its published rows stay.
+VANISHED = "vanished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +142,6 @@ class Outcome:
     source: str
     doc_id: str
     content_sha256: str
-    status: str  # "published" | "quarantined"
+    status: str  # "published" | "quarantined" | "missing" (deleted during the run)
     check: str | None = None
     reason: str | None = None

@@ -64,9 +64,9 @@ IO_RETRIES: dict[str, Any] = {
 
 
 @task(name="scan-sources", **IO_RETRIES)
-def scan_task(refs: list) -> ScanResult:
+def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
-    return scan_sources(refs)
+    return scan_sources(refs, run.input_root, run.params.follow_symlinks)
 
 
 @task(name="process-shard", **IO_RETRIES)
@@ -88,6 +88,7 @@ def etl(
     workers: int | None = D.workers,
     shard_mb: float = D.shard_mb,
     max_sentence_chars: int = D.max_sentence_chars,
+    follow_symlinks: bool = D.follow_symlinks,
     wait_for_lock: float = D.wait_for_lock,
     batch_docs: int = D.batch_docs,
 ) -> dict[str, Any] | State:
@@ -101,7 +102,7 @@ def etl(
         if run.leftovers_removed:
             logger.info("removed %d leftovers of interrupted runs", run.leftovers_removed)
         sources, scan_shards = list_inputs(run)
-        scans = [scan_task.submit(shard) for shard in scan_shards]
+        scans = [scan_task.submit(run, shard) for shard in scan_shards]
         work = plan_work(run, sources, (future.result() for future in scans))
         _log_plan(run, work)
         results = _process(run, work)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import pairwise
 from pathlib import Path
+from typing import BinaryIO
 
-from zhclean.core.record import Document, SourceRef
+from zhclean.core.record import VANISHED, Document, SourceRef
 from zhclean.core.step import Step
 from zhclean.readers.decode import DecodeError, decode_bytes
 
@@ -14,32 +19,49 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 INVALID_UTF8 = "read.invalid_utf8"
 
 
-def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
-    """Every non-hidden file under ``input_dir``, sorted, with POSIX ids relative to it.
+def source_id(relative: str) -> str:
+    """The ``source`` of a file: its path relative to the input root, valid UTF-8.
 
-    Directory symlinks are listed but not followed (they would allow loops and double
-    counting); the reader then quarantines them with that reason.
+    A name that is not UTF-8 (``os.fsdecode`` gives it surrogates) keeps its valid parts
+    and shows each invalid byte as ``\\xNN`` (Python's ``backslashreplace``): stable
+    across runs, and the original bytes can be read back from it.
+    """
+    try:
+        relative.encode("utf-8")
+        return relative
+    except UnicodeEncodeError:
+        return os.fsencode(relative).decode("utf-8", "backslashreplace")
+
+
+def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
+    """Every non-hidden entry under ``input_dir``, sorted, with POSIX ids relative to it.
+
+    Nothing is opened here. Symbolic links (to files or folders), FIFOs and devices are
+    listed like files, so that each becomes a document or a quarantine row; the reader
+    decides what may be read. Symlinked folders are never walked into.
     """
     root = Path(input_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"input directory not found: {root}")
     refs: list[SourceRef] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         here = Path(dirpath)
-        entries = list(filenames)
-        entries += [d for d in os.listdir(here) if (here / d).is_symlink() and d not in entries]
-        for name in sorted(set(entries)):
-            if name.startswith("."):
-                continue
+        names = {n for n in filenames if not n.startswith(".")}
+        names |= {d for d in dirnames if not d.startswith(".") and (here / d).is_symlink()}
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in names)
+        for name in names:
             path = here / name
             try:
-                size = path.stat().st_size if not path.is_dir() else 0
+                size = path.stat().st_size if path.is_file() else 0
             except OSError:
                 size = 0
-            rel = path.relative_to(root).as_posix()
-            refs.append(SourceRef(str(path), rel, size))
+            refs.append(SourceRef(str(path), source_id(path.relative_to(root).as_posix()), size))
     refs.sort(key=lambda r: r.source)
+    for a, b in pairwise(refs):
+        if a.source == b.source:
+            raise ValueError(
+                f"two input files have the same source id {a.source!r}: {a.path!r}, {b.path!r}"
+            )
     return refs
 
 
@@ -53,33 +75,88 @@ def compute_doc_id(source: str, data: bytes) -> str:
 class ReadError(Exception):
     """A source that cannot be read as a whole file; ``check`` names the failure."""
 
-    def __init__(self, check: str, reason: str, detail: str = "", size: int = 0) -> None:
+    def __init__(self, check: str, reason: str, detail: str = "") -> None:
         super().__init__(reason)
         self.check = check
         self.reason = reason
         self.detail = detail
-        self.size = size
 
 
-def read_source(ref: SourceRef, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The bytes of one source, or :class:`ReadError` saying why there are none."""
+_KINDS = (
+    (stat.S_ISDIR, "a folder (linked folders are not walked into)"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _within(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
+
+
+@contextmanager
+def open_source(
+    ref: SourceRef, root: str | None = None, follow_symlinks: bool = False
+) -> Iterator[tuple[BinaryIO, int]]:
+    """Open one regular file for reading: ``(file, size)``, or :class:`ReadError`.
+
+    Nothing outside ``root`` is opened unless ``follow_symlinks``: a link is resolved and
+    checked first. The file is opened without blocking and without following a last
+    link, and its type is checked on the open descriptor, so a FIFO, a device or a link
+    swapped in after the check is refused instead of hanging the run.
+    """
     try:
-        if os.path.isdir(ref.path):
-            raise IsADirectoryError(
-                f"{ref.source} is a directory (symlinked folders are not followed)"
-            )
-        size = os.path.getsize(ref.path)
-        if size > max_bytes:
+        real = os.path.realpath(ref.path)
+        if root is not None and not follow_symlinks and not _within(real, os.path.realpath(root)):
             raise ReadError(
-                "too_large", f"file is {size} bytes, over the {max_bytes}-byte limit", size=size
+                "outside_input_root",
+                f"{ref.source} is a link to something outside the input folder; not read "
+                "(--follow-symlinks allows it)",
             )
-        with open(ref.path, "rb") as fh:
-            return fh.read()
-    except OSError as err:
-        reason = err.strerror or str(err)
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ReadError(
+                "not_a_regular_file", f"{ref.source} is {_kind(info.st_mode)}, not a regular file"
+            )
+        with os.fdopen(fd, "rb") as fh:
+            yield fh, info.st_size
+    except FileNotFoundError as err:
         raise ReadError(
-            "unreadable", f"cannot read file: {reason}", f"{type(err).__name__}: {err}"
+            VANISHED, f"{ref.source} was deleted during the run", f"{type(err).__name__}: {err}"
         ) from err
+    except OSError as err:
+        raise ReadError(
+            "unreadable", f"cannot read file: {err.strerror or err}", f"{type(err).__name__}: {err}"
+        ) from err
+
+
+def read_source(
+    ref: SourceRef,
+    root: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    follow_symlinks: bool = False,
+) -> bytes:
+    """The bytes of one source (see :func:`open_source`), up to ``max_bytes``."""
+    with open_source(ref, root, follow_symlinks) as (fh, size):
+        if size > max_bytes:
+            raise ReadError("too_large", f"file is {size} bytes, over the {max_bytes}-byte limit")
+        return fh.read()
+
+
+def hash_source(ref: SourceRef, root: str | None = None, follow_symlinks: bool = False) -> str:
+    """sha256 of a source read in chunks: for files too large to hold in memory."""
+    h = hashlib.sha256()
+    with open_source(ref, root, follow_symlinks) as (fh, _):
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class FileReader(Step):
@@ -87,8 +164,15 @@ class FileReader(Step):
 
     name = "read"
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        root: str | None = None,
+        follow_symlinks: bool = False,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         super().__init__()
+        self.root = root
+        self.follow_symlinks = follow_symlinks
         self.max_bytes = max_bytes
 
     def reasons(self) -> dict[str, str]:
@@ -101,10 +185,9 @@ class FileReader(Step):
         if ref is None:  # already decoded (Document.from_text)
             return
         try:
-            data = read_source(ref, self.max_bytes)
+            data = read_source(ref, self.root, self.max_bytes, self.follow_symlinks)
         except ReadError as err:
             doc.doc_id = compute_doc_id(ref.source, b"")
-            doc.raw_bytes = err.size
             doc.content_sha256 = ref.sha256 or ""
             doc.reject("read", err.check, err.reason, err.detail)
             self.count(f"rejected.{err.check}")
@@ -134,4 +217,11 @@ class FileReader(Step):
             )
 
 
-__all__ = ["FileReader", "ReadError", "compute_doc_id", "list_sources", "read_source"]
+__all__ = [
+    "FileReader",
+    "ReadError",
+    "compute_doc_id",
+    "hash_source",
+    "list_sources",
+    "read_source",
+]

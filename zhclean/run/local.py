@@ -20,7 +20,8 @@ def run_local(params: RunParams) -> dict[str, Any]:
     """One run, start to finish; returns its report (also written under ``_runs/``)."""
     with open_run(params) as run:
         sources, scan_shards = list_inputs(run)
-        work = plan_work(run, sources, (scan_sources(shard) for shard in scan_shards))
+        root, follow = run.input_root, run.params.follow_symlinks
+        work = plan_work(run, sources, (scan_sources(shard, root, follow) for shard in scan_shards))
         results = [
             process_shard(run, i, shard, work.repeated_for(shard))
             for i, shard in enumerate(work.shards)

@@ -39,7 +39,7 @@ def build_pipeline(
     """The whole pipeline. ``tokenize``/``validate`` off and no ``writer`` give its front
     part, for tests and evaluations that only look at the cleaned documents."""
     steps: list[Step] = [
-        FileReader(),
+        FileReader(params.input_dir, params.follow_symlinks),
         TextNormalizer(),
         ScriptConverter(),
         BoilerplateStripper(RuleSet.load(), repeated),

@@ -18,7 +18,13 @@ from zhclean.cleaners.repetition import GroupLineCounts, RepeatedLines, document
 from zhclean.core.chars import split_lines
 from zhclean.core.record import SourceRef
 from zhclean.readers.decode import DecodeError, decode_bytes
-from zhclean.readers.files import DEFAULT_MAX_BYTES, ReadError, list_sources, read_source
+from zhclean.readers.files import (
+    DEFAULT_MAX_BYTES,
+    ReadError,
+    hash_source,
+    list_sources,
+    read_source,
+)
 from zhclean.run.context import Run
 from zhclean.run.store import Manifest
 
@@ -48,26 +54,26 @@ class ScanResult:
         return {g: self.lines[g].repeated(min_docs) for g in groups if g in self.lines}
 
 
-def file_sha256(path: str) -> str | None:
-    """Hash of a file's bytes read in chunks (for files too large to hold), or None."""
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
+def scan_sources(
+    refs: Iterable[SourceRef],
+    root: str | None = None,
+    follow_symlinks: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ScanResult:
+    """Hash each source and count its line keys, reading it once (the map of the scan).
 
-
-def scan_sources(refs: Iterable[SourceRef], max_bytes: int = DEFAULT_MAX_BYTES) -> ScanResult:
-    """Hash each source and count its line keys, reading it once (the map of the scan)."""
+    It reads only what the reader step may read (the same checks, see
+    :func:`zhclean.readers.files.open_source`); other sources get no hash.
+    """
     result = ScanResult()
     for ref in refs:
         try:
-            data = read_source(ref, max_bytes)
+            data = read_source(ref, root, max_bytes, follow_symlinks)
         except ReadError as err:
-            result.hashes[ref.source] = file_sha256(ref.path) if err.check == "too_large" else None
+            too_large = err.check == "too_large"
+            result.hashes[ref.source] = (
+                hash_source(ref, root, follow_symlinks) if too_large else None
+            )
             continue
         result.hashes[ref.source] = hashlib.sha256(data).hexdigest()
         try:

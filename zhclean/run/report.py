@@ -31,6 +31,7 @@ class RunTally:
     skipped: int
     published: int
     quarantined: int
+    vanished: list[str] = field(default_factory=list)  # deleted during the run
     totals: dict[str, int] = field(default_factory=dict)
     failed_checks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -40,21 +41,25 @@ class RunTally:
 
     @property
     def balanced(self) -> bool:
-        """The accounting identity: every input is published, quarantined or skipped."""
-        return self.inputs == self.published + self.quarantined + self.skipped and (
-            self.published + self.quarantined == self.processed
-        )
+        """The accounting identity: every input is published, quarantined, skipped, or was
+        deleted during the run (then reported missing, like one deleted before it)."""
+        done = self.published + self.quarantined + len(self.vanished)
+        return self.inputs == done + self.skipped and done == self.processed
 
 
 def tally_run(plan: RunPlan, results: list[ShardResult], max_examples: int = 3) -> RunTally:
     totals: Counter = Counter()
     failed: dict[str, dict[str, Any]] = {}
     published = quarantined = 0
+    vanished: list[str] = []
     for r in results:
         totals.update(r.totals)
         for o in r.outcomes:
             if o.status == "published":
                 published += 1
+                continue
+            if o.status == "missing":
+                vanished.append(o.source)
                 continue
             quarantined += 1
             entry = failed.setdefault(o.check, {"check": o.check, "count": 0, "examples": []})
@@ -67,6 +72,7 @@ def tally_run(plan: RunPlan, results: list[ShardResult], max_examples: int = 3) 
         skipped=len(plan.unchanged),
         published=published,
         quarantined=quarantined,
+        vanished=sorted(vanished),
         totals=dict(totals),
         failed_checks=sorted(failed.values(), key=lambda f: -f["count"]),
     )
@@ -85,7 +91,8 @@ def decide(tally: RunTally, max_quarantine_fraction: float, full_refresh: bool) 
         return Decision(
             "accounting_error",
             f"accounting identity violated: {tally.inputs} inputs != {tally.published} published + "
-            f"{tally.quarantined} quarantined + {tally.skipped} skipped; nothing published",
+            f"{tally.quarantined} quarantined + {tally.skipped} skipped + {len(tally.vanished)} "
+            "deleted during the run; nothing published",
             False,
         )
     if tally.quarantine_fraction > max_quarantine_fraction:
@@ -140,7 +147,7 @@ def build_report(
             "new": len(plan.new),
             "changed": len(plan.changed),
             "unchanged_skipped": tally.skipped,
-            "missing": len(plan.missing),
+            "missing": len(plan.missing) + len(tally.vanished),
             "processed": tally.processed,
             "published": tally.published,
             "quarantined": tally.quarantined,
@@ -155,6 +162,7 @@ def build_report(
             "published": tally.published,
             "quarantined": tally.quarantined,
             "skipped": tally.skipped,
+            "deleted_during_run": len(tally.vanished),
             "balanced": tally.balanced,
         },
         "gate": {
@@ -168,7 +176,7 @@ def build_report(
         "dataset_checks": dataset_checks,
         "warnings": statistical_warnings(totals),
         "snapshot": snapshot,
-        "missing_sources": plan.missing[:100],
+        "missing_sources": sorted(plan.missing + tally.vanished)[:100],
         "leftovers_removed": run.leftovers_removed,
     }
 
@@ -245,7 +253,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{gate['max_quarantine_fraction']:.1%} → **{'pass' if gate['passed'] else 'BLOCKED'}**",
         f"- accounting: inputs {report['accounting']['inputs']} = published "
         f"{report['accounting']['published']} + quarantined {report['accounting']['quarantined']} "
-        f"+ skipped {report['accounting']['skipped']} → "
+        f"+ skipped {report['accounting']['skipped']} "
+        f"+ deleted during the run {report['accounting'].get('deleted_during_run', 0)} → "
         f"{'balanced' if report['accounting']['balanced'] else 'NOT BALANCED'}",
         "",
     ]

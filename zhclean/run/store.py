@@ -218,7 +218,9 @@ class OutputStore:
         for ds in PUBLISHED:
             (tmp / ds).mkdir(parents=True)
 
-        outcomes = list(outcomes)
+        # A source deleted during the run keeps its published rows and manifest entry,
+        # as if it had been deleted before the run.
+        outcomes = [(o, file) for o, file in outcomes if o.status != "missing"]
         sources: dict[str, SourceEntry] = dict(base.sources) if base else {}
         # Old rows of every source processed now are dropped: its new version (or its
         # quarantine record) replaces them.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from zhclean.contract.arrow import ARROW_SCHEMAS
 from zhclean.contract.rows import documents_table, quarantine_table, sentences_table
-from zhclean.core.record import Document, Outcome
+from zhclean.core.record import VANISHED, Document, Outcome
 from zhclean.core.step import Step
 from zhclean.writers.parquet import ParquetPartWriter
 
@@ -57,7 +57,8 @@ class DatasetWriter(Step):
 
     def process_batch(self, docs: list[Document]) -> None:
         good = [d for d in docs if not d.rejected]
-        bad = [d for d in docs if d.rejected]
+        vanished = [d for d in docs if d.rejected and d.rejection.check == VANISHED]
+        bad = [d for d in docs if d.rejected and d.rejection.check != VANISHED]
         self.writers["documents"].write_table(documents_table(good, self.run_id, self.processed_at))
         self.writers["sentences"].write_table(sentences_table(good, self.run_id))
         if bad:
@@ -77,6 +78,9 @@ class DatasetWriter(Step):
             if removed > HEAVY_BOILERPLATE_SHARE * (removed + len(doc.text)):
                 self.count("docs_heavy_boilerplate")
             self.outcomes.append(Outcome(doc.source, doc.doc_id, doc.content_sha256, "published"))
+        for doc in vanished:  # like a source deleted before the run: missing, rows kept
+            self.count("vanished")
+            self.outcomes.append(Outcome(doc.source, doc.doc_id, "", "missing"))
         for doc in bad:
             rej = doc.rejection
             self.count("quarantined")
