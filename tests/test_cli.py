@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.badinput import build_bad_corpus
 from tests.conftest import SEEDS, copy_tree
 from tests.flowutil import read, zhclean_cli
+from zhclean.core.params import RunParams
+from zhclean.run import RunError, preflight
 
 
 def test_run_on_seeds_prints_summary_and_no_noise(tmp_path):
@@ -31,10 +42,12 @@ def test_gate_failure_exits_non_zero_with_one_line(tmp_path, harness_api):
     build_bad_corpus(inp, with_seeds=False)
     proc = zhclean_cli("run", "--input", str(inp), "--output", str(tmp_path / "out"),
                        env={"PREFECT_API_URL": harness_api})  # fmt: skip
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # the gate's own exit code
     failure = [line for line in proc.stderr.splitlines() if line.startswith("zhclean:")]
     assert len(failure) == 1 and "quality gate" in failure[0], proc.stderr
     assert "run 2" in proc.stdout and "blocked_by_gate" in proc.stdout
+    assert "written 0" in proc.stdout and "documents passed their checks" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -54,8 +67,69 @@ def test_report_command(tmp_path, harness_api):
     assert missing.returncode == 1 and "no report for run no-such-run" in missing.stderr
 
 
+def _one_line_usage_error(proc, expected: str) -> None:
+    """Exit 2, one line naming the problem, no traceback, and Prefect never started."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"zhclean: {expected}"], proc.stderr
+    assert "Traceback" not in proc.stderr and "temporary server" not in proc.stderr + proc.stdout
+
+
 def test_bad_arguments_are_clear(tmp_path):
     proc = zhclean_cli("run", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"))
-    assert proc.returncode == 2 and "input directory not found" in proc.stderr
+    _one_line_usage_error(proc, f"input directory not found: {tmp_path / 'nope'}")
     proc = zhclean_cli("run", "--max-quarantine-fraction", "2")
-    assert proc.returncode == 2 and "between 0 and 1" in proc.stderr
+    _one_line_usage_error(proc, "--max-quarantine-fraction must be between 0 and 1")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x", encoding="utf-8")
+    proc = zhclean_cli("run", "--input", str(a_file), "--output", str(tmp_path / "out"))
+    _one_line_usage_error(proc, f"input is not a directory: {a_file}")
+    proc = zhclean_cli("run", "--input", str(SEEDS), "--output", str(a_file))
+    _one_line_usage_error(proc, f"output is not a directory: {a_file}")
+
+
+def _preflight_as_nobody(inp: str, out: str, queue) -> None:
+    os.setgid(65534)
+    os.setuid(65534)  # from here on, nothing under /root (the interpreter's stdlib) is readable
+    try:
+        preflight(RunParams(input_dir=inp, output_dir=out))
+        queue.put(None)
+    except RunError as err:
+        queue.put((err.exit_code, str(err)))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an unprivileged user")
+def test_unwritable_output_is_found_before_any_work(tmp_path):
+    """The pre-flight check the command runs before Prefect starts (as an account that,
+    unlike root, cannot write everywhere; the venv's Python is not reachable for it here,
+    so the check runs in a forked child)."""
+    base = Path(tempfile.mkdtemp(prefix="zhclean-ro-"))  # pytest's tmp_path is root-only
+    try:
+        base.chmod(0o755)
+        out = base / "readonly"
+        out.mkdir(mode=0o555)
+        hidden = tmp_path / "out"  # under a folder the account may not enter
+        ctx = multiprocessing.get_context("fork")
+        results = []
+        for target in (out, hidden):
+            queue = ctx.Queue()
+            child = ctx.Process(target=_preflight_as_nobody, args=(str(SEEDS), str(target), queue))
+            child.start()
+            child.join(60)
+            results.append(queue.get(timeout=5))
+    finally:
+        shutil.rmtree(base)
+    assert results[0] == (2, f"output directory is not writable: {out}")
+    assert results[1][0] == 2 and results[1][1].endswith("Permission denied")
+
+
+def test_report_json_into_a_closed_pipe_is_quiet(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "_runs").mkdir()
+    (out / "_runs" / "r1.json").write_text(
+        json.dumps({"run_id": "r1", "status": "failed", "message": "x" * 200_000}), encoding="utf-8"
+    )
+    exe = Path(sys.executable).with_name("zhclean")
+    proc = subprocess.run(f"'{exe}' report --output '{out}' --json | head -c 10",
+                          shell=True, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.stdout == '{\n "run_id'[:10] and "BrokenPipeError" not in proc.stderr, proc.stderr

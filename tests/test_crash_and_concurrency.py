@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -56,10 +57,14 @@ def test_sigkill_leaves_published_data_intact(point, many_docs, tmp_path, harnes
         assert (name, files) == (before_name, before_files)
         assert read(out, "documents").num_rows == docs_before
 
+    killed_id = next((out / "_staging").iterdir()).name  # its work in progress
     again = run_flow(inp, out)  # the next run cleans up and succeeds
     assert again.is_completed(), again.message
     report = again.result()
     assert report["leftovers_removed"] >= 1 or point == "after-swap"
+    killed = OutputStore(out).read_report(killed_id)  # the killed run has a report now
+    assert killed["status"] == "interrupted" and report["run_id"] in killed["message"]
+    assert ("had been published" in killed["message"]) == (point == "after-swap")
     assert not list((out / "_staging").iterdir())
     assert not list((out / "_snapshots").glob("*.tmp"))
     texts = read(out, "documents").column("text").to_pylist()
@@ -73,10 +78,24 @@ def test_locked_output_fails_fast_with_clear_message(tmp_path, harness_api):
     with output_lock(out, "holder-run"):
         proc = zhclean_cli("run", "--input", str(inp), "--output", str(out), "--workers", "1",
                            env={"PREFECT_API_URL": harness_api})  # fmt: skip
-    assert proc.returncode == 1
+    assert proc.returncode == 4  # "locked": try again later
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("zhclean:")]
     assert "is locked by another zhclean run (run holder-run, pid" in line
+    assert "temporary server" not in proc.stderr and "Flow run" not in proc.stderr  # before Prefect
     assert not (out / "documents").exists()
+
+
+def test_a_locked_deployment_run_writes_a_locked_report(tmp_path):
+    """Under a deployment there is no command to check first: the flow records the run."""
+    inp = copy_tree(REPO / "seeds", tmp_path / "in")
+    out = tmp_path / "out"
+    with output_lock(out, "holder-run"):
+        state = run_flow(inp, out)
+    assert state.is_failed() and state.message.startswith("locked: ")
+    report = OutputStore(out).read_report()
+    assert report["status"] == "locked" and "holder-run" in report["message"]
+    latest = zhclean_cli("report", "--output", str(out))
+    assert "**Status: LOCKED**" in latest.stdout
 
 
 def test_two_runs_at_once_never_corrupt_the_output(many_docs, tmp_path, harness_api):
@@ -89,9 +108,9 @@ def test_two_runs_at_once_never_corrupt_the_output(many_docs, tmp_path, harness_
              for _ in range(2)]  # fmt: skip
     results = [(p.wait(600), p.stdout.read(), p.stderr.read()) for p in procs]
     codes = sorted(code for code, _, _ in results)
-    assert codes in ([0, 0], [0, 1]), results
+    assert codes in ([0, 0], [0, 4]), results
     for code, _, err in results:
-        if code == 1:
+        if code == 4:
             assert "is locked by another zhclean run" in err
     _published(out)
     ids = read(out, "documents").column("doc_id").to_pylist()
@@ -107,4 +126,14 @@ def test_waiting_for_the_lock(tmp_path):
     ):
         pass
     with output_lock(out, "third", wait_seconds=0.5):
+        pass
+
+
+def test_a_lent_lock_is_used_by_the_flow_in_the_same_process(tmp_path):
+    """The command takes the lock before Prefect starts and lends it to its own flow."""
+    out = tmp_path / "out"
+    with output_lock(out, "command", lend=True), output_lock(out, "flow-run-id"):
+        holder = json.loads((out / ".zhclean.lock").read_text(encoding="utf-8"))
+        assert holder["run_id"] == "flow-run-id" and holder["pid"] == os.getpid()
+    with output_lock(out, "next"):  # released afterwards
         pass

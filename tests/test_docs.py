@@ -35,3 +35,16 @@ def test_readme_lists_every_cli_option():
 def test_lock_pins_the_server_traps():
     lock = (REPO / "requirements.lock").read_text(encoding="utf-8").lower()
     assert "fastapi==0.150.0" in lock and "sqlalchemy==2.0.58" in lock and "prefect==3.8.8" in lock
+
+
+def test_readme_lists_every_exit_code():
+    from zhclean.run import EXIT_CODES
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = {
+        int(cells[1]): cells[2]
+        for line in readme.splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.split("|")])[1].isdigit()
+    }
+    for status, code in EXIT_CODES.items():
+        assert f"`{status}`" in rows.get(code, ""), (status, code)

@@ -43,3 +43,18 @@ def test_oserror_is_retried_and_other_errors_are_not(tmp_path):
     value, state = both()
     assert value == "read" and attempts.read_text() == "2"
     assert state.is_failed() and bad_attempts.read_text() == "x"  # one attempt, no retry
+
+
+def test_permanent_io_errors_are_not_retried(tmp_path):
+    attempts = tmp_path / "attempts"
+
+    @task(**{**IO_RETRIES, "retry_delay_seconds": 0})
+    def read_missing() -> None:
+        attempts.write_text(attempts.read_text() + "x" if attempts.exists() else "x")
+        (tmp_path / "no-such-input").read_text()  # FileNotFoundError: no retry will fix it
+
+    @flow
+    def one() -> bool:
+        return read_missing(return_state=True).is_failed()
+
+    assert one() and attempts.read_text() == "x"

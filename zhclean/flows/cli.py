@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import time
-from pathlib import Path
 
 from zhclean.core.params import RunParams
 from zhclean.flows.runtime import apply_prefect_defaults, prefect_api
@@ -39,30 +38,27 @@ def params_from_args(args: argparse.Namespace) -> RunParams:
     return RunParams(**{spec.name: getattr(args, spec.name) for spec in RunParams.specs()})
 
 
-def _latest_report(output: str, since: float) -> dict | None:
-    from zhclean.run.store import OutputStore
-
-    runs = Path(output) / "_runs"
-    fresh = [p for p in runs.glob("*.json") if p.stat().st_mtime >= since] if runs.exists() else []
-    if not fresh:
-        return None
-    return OutputStore(output).read_report(max(fresh, key=lambda p: p.stat().st_mtime).stem)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
+    """Check the paths and take the output's lock before Prefect starts (seconds, not a
+    minute, to an error), run the flow, print the summary; the exit code says how it ended."""
+    from zhclean.run import RunError, output_lock, preflight
+
     params = params_from_args(args)
-    problems = params.problems()
-    if problems:
-        print(f"zhclean: {problems[0]}", file=sys.stderr)
-        return 2
-    if not Path(params.input_dir).is_dir():
-        print(f"zhclean: input directory not found: {params.input_dir}", file=sys.stderr)
-        return 2
+    try:
+        preflight(params)
+        with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
+            state = _run_flow(params)
+    except RunError as err:
+        print(f"zhclean: {err}", file=sys.stderr)
+        return err.exit_code
+    return _finish(state)
+
+
+def _run_flow(params: RunParams):
     apply_prefect_defaults()
     from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
     from zhclean.flows.etl import etl
-    from zhclean.run import summary_lines
 
     workers = params.n_workers
     runner = (
@@ -70,23 +66,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         if workers == 1
         else ProcessPoolTaskRunner(max_workers=workers)
     )
-    started = time.time()
     with prefect_api():
-        state = etl.with_options(task_runner=runner)(**params.flow_kwargs(), return_state=True)
-    report = _latest_report(params.output_dir, started)
-    if report is not None:
+        return etl.with_options(task_runner=runner)(**params.flow_kwargs(), return_state=True)
+
+
+def _finish(state) -> int:
+    from zhclean.run import EXIT_CODES, summary_lines
+
+    result = state.result(raise_on_failure=False)
+    report = result if isinstance(result, dict) and "status" in result else None
+    if report is not None and "counts" in report:
         print("\n".join(summary_lines(report)))
     if state.is_completed():
         return 0
-    print(f"zhclean: run failed: {_one_line(state)}", file=sys.stderr)
+    if report is not None:
+        print(f"zhclean: {report['status']}: {report['message']}".splitlines()[0], file=sys.stderr)
+        return EXIT_CODES.get(report["status"], 1)
+    detail = (
+        f"{type(result).__name__}: {result}" if isinstance(result, BaseException) else state.message
+    )
+    print(f"zhclean: run failed: {(detail or state.name).splitlines()[0]}", file=sys.stderr)
     return 1
-
-
-def _one_line(state) -> str:
-    exc = state.result(raise_on_failure=False)
-    if isinstance(exc, BaseException):
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
-    return (state.message or state.name).splitlines()[0]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -124,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `zhclean report --json | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

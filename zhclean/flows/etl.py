@@ -7,6 +7,7 @@ shard of many documents, never one document.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -26,8 +27,9 @@ from prefect.tasks import exponential_backoff
 from zhclean.core.params import DEFAULTS as D
 from zhclean.core.params import RunParams
 from zhclean.run import (
-    FAILED_STATUSES,
+    EXIT_CODES,
     Run,
+    RunError,
     RunWork,
     ScanResult,
     ShardResult,
@@ -37,16 +39,22 @@ from zhclean.run import (
     plan_work,
     process_shard,
     publish_run,
+    record_failure,
     render_markdown,
     scan_sources,
     stage_table,
 )
+
+# I/O errors that no retry will fix: a path that is not there or not allowed.
+PERMANENT_IO_ERRORS = (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
 
 
 def _retry_on_io_error(task, task_run, state) -> bool:
     """Retry transient I/O failures (network filesystems, full disks that recover)."""
     try:
         state.result()
+    except PERMANENT_IO_ERRORS:
+        return False
     except OSError:
         return True
     except Exception:
@@ -98,23 +106,33 @@ def etl(
     """
     params = RunParams(**locals())  # first statement: locals() are exactly the parameters
     logger = get_run_logger()
-    with open_run(params, make_run_id(str(flow_run.get_id() or "")[:8] or None)) as run:
-        if run.leftovers_removed:
-            logger.info("removed %d leftovers of interrupted runs", run.leftovers_removed)
-        sources, scan_shards = list_inputs(run)
-        scans = [scan_task.submit(run, shard) for shard in scan_shards]
-        work = plan_work(run, sources, (future.result() for future in scans))
-        _log_plan(run, work)
-        results = _process(run, work)
-        report = publish_task(run, work, results)
-    _report_artifacts(report)
+    run_id = make_run_id(str(flow_run.get_id() or "")[:8] or None)
+    started_at = datetime.now(UTC)
+    try:
+        with open_run(params, run_id) as run:
+            if run.leftovers_removed:
+                logger.info("removed %d leftovers of interrupted runs", run.leftovers_removed)
+            sources, scan_shards = list_inputs(run)
+            scans = [scan_task.submit(run, shard) for shard in scan_shards]
+            work = plan_work(run, sources, (future.result() for future in scans))
+            _log_plan(run, work)
+            results = _process(run, work)
+            report = publish_task(run, work, results)
+        _report_artifacts(report)
+    except RunError as err:  # expected: one line, no traceback
+        report = record_failure(params, run_id, err.status, str(err), started_at)
+    except (
+        Exception
+    ) as err:  # a bug or an I/O fault: the report says so, Prefect keeps the traceback
+        record_failure(params, run_id, "failed", f"{type(err).__name__}: {err}", started_at)
+        raise
     status, message = report["status"], report["message"]
-    if status in FAILED_STATUSES:
+    if EXIT_CODES[status] != 0:
         # A returned Failed state fails the flow run with this message and no traceback:
-        # the run ended as designed, it did not crash.
-        logger.error("run %s %s: %s", run.run_id, status, message)
-        return Failed(message=message)
-    logger.info("run %s %s: %s", run.run_id, status, message)
+        # the run ended as designed, it did not crash. The report travels with it.
+        logger.error("run %s %s: %s", run_id, status, message)
+        return Failed(message=f"{status}: {message}", data=report)
+    logger.info("run %s %s: %s", run_id, status, message)
     return report
 
 

@@ -36,6 +36,7 @@ _TRANSLATE.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
 # Most documents hold none of the characters the table changes: check before copying.
 _NEEDS_TRANSLATE_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_TRANSLATE)) + "]")
 _SPACE_RUN_RE = re.compile(r" {2,}")
+_WORD_RE = re.compile(r"[^\W_]")
 _LINE_EDGE_RE = re.compile(r" *\n *")
 
 _CLOSING = "”’」』）》】〕"
@@ -154,4 +155,12 @@ class TextNormalizer(Step):
                 "empty_text",
                 "no text: the file is empty or holds only whitespace and invisible characters",
                 f"{doc.raw_bytes} bytes",
+            )
+        elif not _WORD_RE.search(doc.text):
+            doc.reject(
+                self.name,
+                "no_words",
+                "no words: the file holds no letters, digits or Han characters, only symbols, "
+                "emoji or punctuation",
+                doc.text[:100],
             )

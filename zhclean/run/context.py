@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zhclean.core.params import RunParams
+from zhclean.run.errors import UsageError
 from zhclean.run.lock import output_lock
 from zhclean.run.store import OutputStore
 
@@ -45,17 +46,68 @@ class Run:
         return time.monotonic() - self.started
 
 
-@contextmanager
-def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
-    """Hold the output's lock for the run and clear what interrupted runs left behind."""
+def preflight(params: RunParams) -> None:
+    """Everything that can be checked before work starts, so that a wrong path fails in
+    a second with one line (:class:`UsageError`) instead of after minutes of processing."""
     problems = params.problems()
     if problems:
-        raise ValueError(problems[0])
+        raise UsageError(problems[0])
+    inp, out = Path(params.input_dir), Path(params.output_dir)
+    try:
+        _check_paths(inp, out)
+    except OSError as err:  # a parent folder that may not be entered, a dead mount, ...
+        raise UsageError(f"cannot use {err.filename or inp}: {err.strerror or err}") from err
+
+
+def _check_paths(inp: Path, out: Path) -> None:
+    if not inp.exists():
+        raise UsageError(f"input directory not found: {inp}")
+    if not inp.is_dir():
+        raise UsageError(f"input is not a directory: {inp}")
+    if not os.access(inp, os.R_OK | os.X_OK):
+        raise UsageError(f"input directory is not readable: {inp}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output is not a directory: {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create output directory {out}: {err.strerror or err}") from err
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"output directory is not writable: {out}")
+    OutputStore(out).check_layout()
+
+
+@contextmanager
+def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
+    """Check the paths, hold the output's lock for the run, and clear what interrupted
+    runs left behind (each of them gets an ``interrupted`` report)."""
+    preflight(params)
     input_root = str(Path(params.input_dir).resolve())
     output_root = str(Path(params.output_dir).resolve())
     run_id = run_id or make_run_id()
     store = OutputStore(output_root)
-    store.check_layout()
     with output_lock(output_root, run_id, params.wait_for_lock):
+        interrupted = store.unreported_staging()
         leftovers = store.cleanup()
-        yield Run(run_id, params, input_root, output_root, leftovers_removed=len(leftovers))
+        run = Run(run_id, params, input_root, output_root, leftovers_removed=len(leftovers))
+        for old in interrupted:
+            store.write_report(old, interrupted_report(run, old))
+        yield run
+
+
+def interrupted_report(run: Run, old_run_id: str) -> dict:
+    """The report of a run that stopped without writing one (killed, machine down)."""
+    current = run.store.current_manifest()
+    published = current is not None and current.run_id == old_run_id
+    return {
+        "run_id": old_run_id,
+        "status": "interrupted",
+        "message": (
+            f"the run stopped before it finished (killed or the machine went down); "
+            f"{'its snapshot had been published' if published else 'nothing of it was published'}"
+            f"; run {run.run_id} removed what it left"
+        ),
+        "input_dir": run.input_root,
+        "output_dir": run.output_root,
+        "finished_at": None,
+    }

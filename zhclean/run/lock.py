@@ -15,21 +15,32 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from zhclean.run.errors import OutputLocked
+
 LOCK_NAME = ".zhclean.lock"
 
-
-class OutputLocked(RuntimeError):
-    """Another run holds the output directory."""
+# Locks lent to the rest of this process, by resolved output path: the command takes the
+# lock before it starts Prefect, and the flow it runs in the same process uses it.
+_LENT: dict[str, int] = {}
 
 
 @contextmanager
 def output_lock(
-    root: str | os.PathLike[str], run_id: str, wait_seconds: float = 0.0
+    root: str | os.PathLike[str], run_id: str, wait_seconds: float = 0.0, lend: bool = False
 ) -> Iterator[None]:
-    """Hold the output directory's lock; wait up to ``wait_seconds``, then fail fast."""
+    """Hold the output directory's lock; wait up to ``wait_seconds``, then fail fast.
+
+    With ``lend``, a later ``output_lock`` on the same directory in this process uses
+    this one instead of competing with it (it only records its run id as the holder).
+    """
+    key = str(Path(root).resolve())
+    if key in _LENT:
+        _write_holder(_LENT[key], run_id)
+        yield
+        return
     path = Path(root) / LOCK_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     deadline = time.monotonic() + wait_seconds
     try:
         while True:
@@ -40,20 +51,27 @@ def output_lock(
                 if time.monotonic() >= deadline:
                     holder = _read_holder(fd)
                     raise OutputLocked(
-                        f"output directory {Path(root).resolve()} is locked by another zhclean run "
+                        f"output directory {key} is locked by another zhclean run "
                         f"({holder}); wait for it to finish or use another --output"
                     ) from None
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        holder = {"run_id": run_id, "pid": os.getpid(), "since": datetime.now(UTC).isoformat()}
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        _write_holder(fd, run_id)
+        if lend:
+            _LENT[key] = fd
         try:
             yield
         finally:
+            _LENT.pop(key, None)
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _write_holder(fd: int, run_id: str) -> None:
+    os.ftruncate(fd, 0)
+    holder = {"run_id": run_id, "pid": os.getpid(), "since": datetime.now(UTC).isoformat()}
+    os.pwrite(fd, json.dumps(holder).encode(), 0)
 
 
 def _read_holder(fd: int) -> str:

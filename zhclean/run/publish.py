@@ -7,18 +7,21 @@ file and the report are written under this run's id, replacing any earlier attem
 
 from __future__ import annotations
 
+import contextlib
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from zhclean.core.params import RunParams
 from zhclean.run.context import Run
 from zhclean.run.faults import crash_point
 from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
 from zhclean.run.report import Decision, build_report, decide, tally_run
 from zhclean.run.shard import ShardResult
+from zhclean.run.store import OutputStore
 from zhclean.validation.dataset import check_snapshot
-
-# Report statuses that fail the run (nothing was published).
-FAILED_STATUSES = frozenset({"blocked_by_gate", "failed_dataset_checks", "accounting_error"})
 
 
 def publish_run(
@@ -79,6 +82,31 @@ def _publish_snapshot(
     return decision, dataset_checks, _snapshot_summary(manifest)
 
 
+def record_failure(
+    params: RunParams, run_id: str, status: str, message: str, started_at: datetime
+) -> dict[str, Any]:
+    """The report of a run that failed before publishing; written when the output allows.
+
+    Every run with an id leaves a report, so ``zhclean report`` never shows an older run
+    as the latest one.
+    """
+    report = {
+        "run_id": run_id,
+        "status": status,
+        "message": message,
+        "started_at": started_at.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "input_dir": str(Path(params.input_dir).resolve()),
+        "output_dir": str(Path(params.output_dir).resolve()),
+        "parameters": asdict(params),
+    }
+    output = Path(params.output_dir)
+    if output.is_dir():
+        with contextlib.suppress(OSError):  # an unwritable or full output: the caller still has it
+            OutputStore(output).write_report(run_id, report)
+    return report
+
+
 def _snapshot_summary(manifest: Any) -> dict[str, Any]:
     return {
         "id": manifest.snapshot_id,
@@ -87,4 +115,4 @@ def _snapshot_summary(manifest: Any) -> dict[str, Any]:
     }
 
 
-__all__ = ["FAILED_STATUSES", "publish_run"]
+__all__ = ["publish_run", "record_failure"]

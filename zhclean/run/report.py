@@ -110,8 +110,14 @@ def decide(tally: RunTally, max_quarantine_fraction: float, full_refresh: bool) 
             False,
         )
     return Decision(
-        "published", f"published {tally.published} documents, quarantined {tally.quarantined}", True
+        "published",
+        f"published {plural(tally.published, 'document')}, quarantined {tally.quarantined}",
+        True,
     )
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def build_report(
@@ -234,6 +240,15 @@ def _cell(text: str) -> str:
 
 def render_markdown(report: dict[str, Any]) -> str:
     """Human-readable report: counts, gate, per-stage and per-rule tables, failures."""
+    if "counts" not in report:  # a run that failed or was interrupted before its end
+        return "\n".join([
+            f"# zhclean run `{report['run_id']}`",
+            "",
+            f"**Status: {report['status'].upper()}** — {report.get('message', '')}",
+            "",
+            f"- input: `{report.get('input_dir')}` → output: `{report.get('output_dir')}`",
+            f"- started {report.get('started_at') or 'unknown'}, ended {report.get('finished_at') or 'unknown'}",
+        ]) + "\n"  # fmt: skip
     c = report["counts"]
     gate = report["gate"]
     out = [
@@ -292,10 +307,17 @@ def render_markdown(report: dict[str, Any]) -> str:
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The short end-of-run summary printed by the CLI."""
     c = report["counts"]
-    return [
+    published = report["status"] == "published"
+    lines = [
         f"run {report['run_id']}: {report['status']}",
-        f"  documents  read {c['inputs']}  processed {c['processed']}  written {c['published']}  "
-        f"quarantined {c['quarantined']}  skipped {c['unchanged_skipped']}  missing {c['missing']}",
+        f"  documents  read {c['inputs']}  processed {c['processed']}  "
+        f"written {c['published'] if published else 0}  quarantined {c['quarantined']}  "
+        f"skipped {c['unchanged_skipped']}  missing {c['missing']}",
+    ]
+    if not published and c["published"]:
+        lines.append(f"  not written  {plural(c['published'], 'document')} passed their checks")
+    return [
+        *lines,
         f"  sentences  {c['sentences']}  tokens {c['tokens']}",
         f"  boilerplate removed  {c['boilerplate_chars']} characters",
         *_rule_lines(report["removals_by_rule"]),

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from zhclean.contract.arrow import ARROW_SCHEMAS
 from zhclean.contract.versions import SCHEMA_VERSIONS
 from zhclean.core.record import Outcome
+from zhclean.run.errors import UsageError
 from zhclean.run.faults import crash_point
 from zhclean.writers.parquet import COMPRESSION, write_empty
 
@@ -50,7 +51,7 @@ EMPTY_PART = "part-empty.parquet"
 KEEP_SNAPSHOTS = 3
 
 
-class OutputLayoutError(RuntimeError):
+class OutputLayoutError(UsageError):
     """The output directory holds something zhclean did not create."""
 
 
@@ -152,6 +153,17 @@ class OutputStore:
                     f"{path} exists and is not a zhclean-managed link; "
                     "use an empty or zhclean-created --output directory"
                 )
+
+    def unreported_staging(self) -> list[str]:
+        """Run ids with staged work but no report: runs that were killed."""
+        staging = self.root / STAGING
+        if not staging.exists():
+            return []
+        return sorted(
+            entry.name
+            for entry in staging.iterdir()
+            if not (self.runs / f"{entry.name}.json").exists()
+        )
 
     def cleanup(self) -> list[str]:
         """Remove what interrupted runs left behind; return what was removed."""
