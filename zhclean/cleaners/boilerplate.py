@@ -11,8 +11,26 @@ Order of decisions for one document:
 2. **Title**: the first kept line, when it is a heading, is the title; copies of it in
    the body go (``title.repeat``).
 3. **Repeated lines**: lines that recur in many documents of the group (``repeat.corpus``).
-4. **Main block**: the densest contiguous run of prose; lines outside it go
-   (``quality.outside_main`` or the id of an edge-scoped rule).
+4. **Page structure** (:mod:`zhclean.cleaners.context`): every line gets a class from its
+   own shape, then
+   - a page whose text is written in short unpunctuated lines (poems, lyrics, photo
+     blogs, diaries) has that run treated as text when no larger prose block exists;
+   - after the article, a repeating record structure (``tail.records``) or a directory
+     of names that no article text follows (``tail.directory``) ends the article;
+   - short lines take the class of their neighbours (jusText's context pass), so a
+     table, a list or a heading between two parts of an article joins them.
+5. **Article block**: the best-scoring contiguous run of lines under those classes, grown
+   downwards over a few plain short lines (a signature, a closing table); lines outside
+   it go (``quality.outside_main`` or the id of an edge-scoped rule).
+6. **Metadata zones**: a metadata line inside the article body (between its first and
+   last lines of text) is content, and so is one whose fields an earlier metadata line
+   already gave: a page has one date, one byline.
+7. **Fallback**: when that would leave almost nothing of a page with a substantial run
+   of narrative Han text, the page is extracted conservatively: rules only, no block cut.
+
+The document records how it was extracted and how sure the stripper is
+(:attr:`Document.extraction`, :attr:`Document.removed_share`, :attr:`Document.confidence`;
+see :func:`confidence`).
 """
 
 from __future__ import annotations
@@ -20,6 +38,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from zhclean.cleaners.context import (
+    BAD,
+    GOOD,
+    Tail,
+    context_free_classes,
+    find_tail,
+    is_heading,
+    is_meta,
+    narrative_runs,
+    smooth,
+)
 from zhclean.cleaners.quality import LineFeatures, block_weight, line_features
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
@@ -31,6 +60,14 @@ TITLE_HEADING = "title.heading"
 TITLE_REPEAT = "title.repeat"
 REPEAT_CORPUS = "repeat.corpus"
 OUTSIDE_MAIN = "quality.outside_main"
+TAIL_RECORDS = "tail.records"
+TAIL_DIRECTORY = "tail.directory"
+
+# Values of Document.extraction.
+MAIN_BLOCK = "main_block"
+SHORT_LINES = "short_lines"
+CONSERVATIVE = "conservative"
+EMPTY = "empty"
 
 # Rule ids the stripper itself assigns, with their reasons (rules from the data file
 # carry their own).
@@ -39,6 +76,8 @@ BUILTIN_REASONS = {
     TITLE_REPEAT: "a copy of the title inside the body repeats the heading",
     REPEAT_CORPUS: "the line recurs in many documents of the same source group (site template)",
     OUTSIDE_MAIN: "the line lies outside the page's main content block (navigation, footers, sidebars)",
+    TAIL_RECORDS: "a repeating record structure after the article (name, timestamp, reply) is a comment thread",
+    TAIL_DIRECTORY: "a long run of short names that no article text follows is a link directory, not content",
 }
 
 _BARE_LABEL_RE = re.compile(
@@ -62,6 +101,18 @@ class StripperConfig:
     title_max_chars: int = 100
     removed_weight: float = -2.0
     extend_max_chars: int = 20
+    # tails after the article
+    tail_min_records: int = 3
+    record_max_gap: int = 12
+    directory_min_lines: int = 8
+    # short-line articles
+    narrative_min_lines: int = 8
+    narrative_min_han: int = 100
+    narrative_min_function: float = 0.1
+    narrative_over_prose: float = 2.0
+    # conservative fallback
+    fallback_min_han: int = 150
+    fallback_keep_share: float = 0.25
 
 
 def _is_heading(f: LineFeatures, text: str) -> bool:
@@ -85,6 +136,20 @@ def _is_affix(head: str, part: str) -> bool:
     if head.endswith(part) and len(head) > len(part):
         return head[-len(part) - 1] in _AFFIX_SEPARATORS
     return False
+
+
+def _cell_like(f: LineFeatures) -> bool:
+    """A table cell: very short, a date, or mostly digits."""
+    if f.n_separators or f.bullet or f.teaser or f.counted:
+        return False
+    return f.n_chars <= 12 or f.date_only or (f.n_chars <= 30 and f.n_digits >= 0.3 * f.n_chars)
+
+
+def _next_is(cls: list[str], lines: list[Line], i: int, n: int, wanted: str) -> bool:
+    j = i + 1
+    while j < n and not lines[j].text:
+        j += 1
+    return j < n and cls[j] == wanted
 
 
 def _max_subarray(weights: list[float]) -> tuple[int, int] | None:
@@ -118,8 +183,13 @@ class BoilerplateStripper(PipelineStep):
 
     # -- phase 1: rules ---------------------------------------------------------------
 
-    def _apply_rules(self, lines: list[Line], feats: list[LineFeatures]) -> dict[int, str]:
-        """Mark lines matched by rules; return edge-scoped matches (applied later)."""
+    def _apply_rules(
+        self, lines: list[Line], feats: list[LineFeatures], protected: frozenset[int] = frozenset()
+    ) -> dict[int, str]:
+        """Mark lines matched by rules; return edge-scoped matches (applied later).
+
+        ``protected`` lines (a short-line article) are never swallowed by a link block.
+        """
         edge: dict[int, str] = {}
         good_chars = 0
         n = len(lines)
@@ -161,7 +231,7 @@ class BoilerplateStripper(PipelineStep):
             i += span
             if rule.kind == "block":
                 before_article = good_chars < self.config.tail_min_content_chars
-                i = self._consume_block(lines, feats, i, rule.id, before_article)
+                i = self._consume_block(lines, feats, i, rule.id, before_article, protected)
         return edge
 
     def _match_labelled(self, lines: list[Line], i: int):
@@ -193,6 +263,7 @@ class BoilerplateStripper(PipelineStep):
         i: int,
         rule_id: str,
         before_article: bool,
+        protected: frozenset[int] = frozenset(),
     ) -> int:
         """Remove the link-title lines that follow a block header; return the next index.
 
@@ -220,7 +291,7 @@ class BoilerplateStripper(PipelineStep):
                     lines[k].fields = meta.fields
                 i += span
                 continue
-            if not (f.is_link_like and not f.is_prose):
+            if not (f.is_link_like and not f.is_prose) or i in protected:
                 return i
             if lines[i].kept:
                 lines[i].removed_by = rule_id
@@ -277,23 +348,128 @@ class BoilerplateStripper(PipelineStep):
             if count >= needed:
                 line.removed_by = REPEAT_CORPUS
 
-    # -- phase 4: main block -------------------------------------------------------------
+    # -- phase 4: page structure and the article block ---------------------------------
 
-    def _mark_outside_main(
-        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str]
-    ) -> tuple[int, int] | None:
+    def _weights(
+        self,
+        lines: list[Line],
+        feats: list[LineFeatures],
+        edge: dict[int, str],
+        cf: list[str] | None = None,
+        final: list[str] | None = None,
+    ) -> list[float]:
+        """Line weights for the block search.
+
+        Prose counts by its size; link-like lines and lines a rule removed cost. With
+        classes (after the context pass), a short line that context puts inside the
+        article costs almost nothing when it is shaped like a table cell or a section
+        heading, so that a table or a heading joins two parts of an article; a line
+        shaped like a headline keeps its cost even there, so that a list of related
+        headlines still separates the article from whatever follows it.
+        """
         weights = []
+        n = len(lines)
         for i, line in enumerate(lines):
+            f = feats[i]
             if not line.text:
                 weights.append(0.0)
+            elif cf is not None and cf[i] == GOOD:
+                weights.append(float(f.n_content))
+            elif final is not None and cf is not None and final[i] == GOOD:
+                if _cell_like(f) or (is_heading(f) and _next_is(cf, lines, i, n, GOOD)):
+                    weights.append(-0.2)
+                else:
+                    weights.append(block_weight(f))
             elif not line.kept or i in edge:
                 weights.append(self.config.removed_weight)
             else:
-                weights.append(block_weight(feats[i]))
-        span = _max_subarray(weights)
+                weights.append(block_weight(f))
+        return weights
+
+    def _short_line_article(self, lines: list[Line], feats: list[LineFeatures]) -> frozenset[int]:
+        """Lines of short-line runs that outweigh the page's prose (before any rule)."""
+        cfg = self.config
+        runs = narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+        )
+        if not runs:
+            return frozenset()
+        weights = [block_weight(f) for f in feats]
+        first = _max_subarray(weights)
+        prose_han = (
+            sum(f.n_han for f in feats[first[0] : first[1] + 1] if f.is_good) if first else 0
+        )
+        return frozenset(
+            k
+            for start, end, han in runs
+            if han >= cfg.narrative_over_prose * prose_han
+            for k in range(start, end + 1)
+        )
+
+    def _locate(
+        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str]
+    ) -> Extraction:
+        """Classes, tails, short-line mode and the article block; marks nothing yet."""
+        cfg = self.config
+        n = len(lines)
+        cf = context_free_classes(lines, feats, edge)
+        mode = MAIN_BLOCK
+        first = _max_subarray(self._weights(lines, feats, edge))
+        prose_han = (
+            sum(feats[i].n_han for i in range(first[0], first[1] + 1) if cf[i] == GOOD)
+            if first
+            else 0
+        )
+        runs = narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+        )
+        for start, end, han in runs:
+            if han >= cfg.narrative_over_prose * prose_han:
+                mode = SHORT_LINES
+                for k in range(start, end + 1):
+                    if lines[k].text:
+                        cf[k] = GOOD
+        tail = find_tail(
+            lines,
+            feats,
+            cf,
+            min_content=cfg.tail_min_content_chars,
+            min_records=cfg.tail_min_records,
+            max_gap=cfg.record_max_gap,
+            directory_min_lines=cfg.directory_min_lines,
+        )
+        if tail is not None:
+            for k in range(tail.start, n):
+                if lines[k].text:
+                    cf[k] = BAD
+        final = smooth(cf, feats, lines)
+        weights = self._weights(lines, feats, edge, cf, final)
+        if tail is not None:
+            for k in range(tail.start, n):
+                weights[k] = min(weights[k], cfg.removed_weight) if lines[k].text else 0.0
+        return Extraction(mode, cf, final, weights, tail, runs, prose_han)
+
+    def _mark_outside_main(
+        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str], ex: Extraction
+    ) -> tuple[int, int] | None:
+        n = len(lines)
+        if ex.tail is not None:
+            rule = TAIL_RECORDS if ex.tail.kind == "records" else TAIL_DIRECTORY
+            for k in range(ex.tail.start, n):
+                if lines[k].text and (lines[k].kept or k in edge):
+                    lines[k].removed_by = rule
+        span = _max_subarray(ex.weights)
         if span is not None:
             span = self._extend(lines, feats, edge, span)
-        start, end = span if span else (len(lines), len(lines))
+        start, end = span if span else (n, n)
         for i, line in enumerate(lines):
             if line.kept and line.text and not start <= i <= end:
                 line.removed_by = edge.get(i, OUTSIDE_MAIN)
@@ -308,9 +484,10 @@ class BoilerplateStripper(PipelineStep):
     ) -> tuple[int, int]:
         """Grow the block downwards over plain short lines: a table, a signature.
 
-        Growth stops at anything a rule flagged, at link-list shapes (bullets, teasers,
-        separators, dates) and at long unpunctuated titles. Only downwards: above an
-        article, short plain lines are menus far more often than content.
+        Growth stops at anything a rule flagged (a tail included), at link-list shapes
+        (bullets, teasers, separators, dates) and at long unpunctuated titles. Only
+        downwards: above an article, short plain lines are menus far more often than
+        content. A directory of names after the article is already a tail here.
         """
 
         def plain(i: int) -> bool | None:
@@ -337,18 +514,99 @@ class BoilerplateStripper(PipelineStep):
             j += 1
         return start, end
 
-    def process(self, doc: Document) -> None:
-        texts = doc.text.split("\n")
-        raw_lines = split_raw_lines(doc.raw_text)
-        if len(raw_lines) != len(texts):
+    # -- phase 5: metadata zones ---------------------------------------------------------
+
+    @staticmethod
+    def _resolve_meta_zones(lines: list[Line], cf: list[str], span: tuple[int, int]) -> int:
+        """Give metadata lines inside the article back to the text; return how many.
+
+        The article's body runs from its first to its last line of text (context-free
+        good). A metadata line strictly inside it is content (a date in a table, a
+        source line in a quotation). Above and below the body, a line is metadata only
+        if it gives a field no earlier metadata line gave: a page has one date.
+        """
+        start, end = span
+        goods = [i for i in range(start, end + 1) if cf[i] == GOOD]
+        first_good, last_good = (goods[0], goods[-1]) if goods else (end + 1, start - 1)
+        restored = 0
+        taken: set[str] = set()
+        for i, line in enumerate(lines):
+            if not is_meta(line):
+                continue
+            inside = start <= i <= end
+            keys = set(line.fields or {}) or {line.removed_by or ""}
+            if inside and (first_good < i < last_good or keys <= taken):
+                line.removed_by = None
+                line.fields = None
+                restored += 1
+            else:
+                taken |= keys
+        return restored
+
+    # -- phase 6: fallback -----------------------------------------------------------------
+
+    def _narrative_han(self, lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> int:
+        """Han characters in the page's largest run of narrative text (prose or short lines)."""
+        loose = narrative_runs(
+            lines,
+            feats,
+            min_lines=4,
+            min_han=self.config.fallback_min_han,
+            min_function=0.5 * self.config.narrative_min_function,
+        )
+        return max([ex.prose_han] + [han for _, _, han in loose + ex.runs])
+
+    @staticmethod
+    def _conservative(lines: list[Line]) -> None:
+        """Rules only, no block cut: undo every structural removal."""
+        for line in lines:
+            if line.removed_by in (OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY):
+                line.removed_by = None
+
+    # -- the step --------------------------------------------------------------------------
+
+    def strip(
+        self, text: str, raw_lines: list[str] | None = None, group: str = ""
+    ) -> tuple[list[Line], Extraction]:
+        """Decide every line of ``text``; return the lines and how the page was read."""
+        texts = text.split("\n")
+        if raw_lines is not None and len(raw_lines) != len(texts):
             raw_lines = None
         lines = [Line(t.strip()) for t in texts]
         feats = [line_features(ln.text) for ln in lines]
-        edge = self._apply_rules(lines, feats)
+        edge = self._apply_rules(lines, feats, self._short_line_article(lines, feats))
         self._mark_title(lines, feats)
-        self._mark_repeats(lines, feats, raw_lines, doc.group)
-        doc.content_span = self._mark_outside_main(lines, feats, edge)
+        self._mark_repeats(lines, feats, raw_lines, group)
+        ex = self._locate(lines, feats, edge)
+        ex.span = self._mark_outside_main(lines, feats, edge, ex)
+        if ex.span is not None:
+            ex.meta_restored = self._resolve_meta_zones(lines, ex.cf, ex.span)
+        kept_han = sum(f.n_han for ln, f in zip(lines, feats, strict=True) if ln.kept and ln.text)
+        narrative = self._narrative_han(lines, feats, ex)
+        cfg = self.config
+        if narrative >= cfg.fallback_min_han and kept_han < cfg.fallback_keep_share * narrative:
+            self._conservative(lines)
+            ex.mode = CONSERVATIVE
+        total = sum(len(ln.text) for ln in lines)
+        kept = sum(len(ln.text) for ln in lines if ln.kept)
+        if not kept:
+            ex.mode = EMPTY
+        ex.removed_share = 1.0 - kept / total if total else 0.0
+        ex.confidence = confidence(lines, feats, ex)
+        return lines, ex
+
+    def process(self, doc: Document) -> None:
+        lines, ex = self.strip(doc.text, split_raw_lines(doc.raw_text), doc.group)
         doc.lines = lines
+        doc.content_span = ex.span if ex.mode != CONSERVATIVE else None
+        doc.extraction = ex.mode
+        doc.removed_share = round(ex.removed_share, 4)
+        doc.confidence = round(ex.confidence, 3)
+        self.count(f"extraction.{ex.mode}")
+        if ex.tail is not None:
+            self.count(f"tail.{ex.tail.kind}")
+        if ex.meta_restored:
+            self.count("meta_lines_kept_as_content", ex.meta_restored)
         for line in lines:
             if line.removed_by and line.removed_by != TITLE_HEADING:
                 self.count(f"removed_lines.{line.removed_by}")
@@ -356,3 +614,57 @@ class BoilerplateStripper(PipelineStep):
         kept = sum(1 for ln in lines if ln.kept and ln.text)
         self.count("lines_in", sum(1 for ln in lines if ln.text))
         self.count("lines_kept", kept)
+
+
+@dataclass
+class Extraction:
+    """How the stripper read one page: classes, tail, mode, block and its signals."""
+
+    mode: str
+    cf: list[str]  # context-free class per line ("" for blank lines)
+    final: list[str]  # class after the context pass
+    weights: list[float]
+    tail: Tail | None
+    runs: list[tuple[int, int, int]]  # short-line runs (start, end, Han)
+    prose_han: int  # Han of good lines in the best context-free prose block
+    span: tuple[int, int] | None = None
+    meta_restored: int = 0
+    removed_share: float = 0.0
+    confidence: float = 0.0
+
+
+def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> float:
+    """How sure the stripper is that the kept text is the page's article, in [0, 1].
+
+    The product of four factors, each in [0, 1]:
+
+    - **mode**: 1.0 for ``main_block``, 0.8 for ``short_lines`` (the text has no
+      punctuation to confirm it), 0.3 for ``conservative`` (no block was cut, so the
+      page furniture the rules do not know is still in), 0 for ``empty``;
+    - **prose**: the share of the kept characters that lie on lines of running text
+      (context-free good), mapped to 0.5 + 0.5 * share: a table or a list of short lines
+      is less certain than paragraphs;
+    - **margin**: 1 - 0.5 * r, where r (capped at 1) is the score of the best block left
+      outside the kept one divided by the kept block's score: a second candidate almost
+      as strong as the chosen one means the choice could have gone the other way;
+    - **size**: min(1, kept Han / 200): a few dozen characters are easy to get wrong.
+    """
+    mode = {MAIN_BLOCK: 1.0, SHORT_LINES: 0.8, CONSERVATIVE: 0.3}.get(ex.mode, 0.0)
+    if not mode:
+        return 0.0
+    kept = [(ln, f, c) for ln, f, c in zip(lines, feats, ex.cf, strict=True) if ln.kept and ln.text]
+    kept_chars = sum(len(ln.text) for ln, _, _ in kept)
+    if not kept_chars:
+        return 0.0
+    prose = 0.5 + 0.5 * sum(len(ln.text) for ln, _, c in kept if c == GOOD) / kept_chars
+    margin = 1.0
+    if ex.span is not None and ex.mode != CONSERVATIVE:
+        start, end = ex.span
+        inside = sum(ex.weights[start : end + 1])
+        outside = [w if not start <= i <= end else -1e9 for i, w in enumerate(ex.weights)]
+        other = _max_subarray(outside)
+        if other is not None and inside > 0:
+            rival = sum(ex.weights[other[0] : other[1] + 1])
+            margin = 1.0 - 0.5 * min(1.0, max(0.0, rival) / inside)
+    size = min(1.0, sum(f.n_han for _, f, _ in kept) / 200)
+    return mode * prose * margin * size

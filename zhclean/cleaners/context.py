@@ -1,0 +1,337 @@
+"""Page structure: line classes in context, tails after the article, short-line articles.
+
+A line's own shape says little on its own: a table cell, a menu item and one line of a
+poem all look alike. What they are depends on their neighbours and on where they sit on
+the page. This module gives every line of a page a class in four steps:
+
+1. **Context-free class** (:func:`context_free_classes`): ``good`` (running text),
+   ``near`` (a short sentence, punctuated but short, or clauses separated by spaces), ``short`` (plain
+   short lines: cells, headings, names, dates) and ``bad`` (removed by a rule, or a link
+   shape: teaser, counter, separators, timestamp).
+2. **Tails** (:func:`find_tail`): once the article has started, a repeating record
+   structure (comment or reply records anchored by a timestamp) or a long directory of
+   names that no article text follows ends the article; nothing after it is content.
+3. **Short-line articles** (:func:`narrative_runs`): a long run of short Han lines
+   written like sentences (poems, lyrics, photo captions, diaries) is text, when the
+   page has no larger block of punctuated prose.
+4. **Context** (:func:`smooth`): jusText's context-sensitive pass. ``short`` lines take
+   the class of the nearest non-short lines around them (good on both sides: good, bad on
+   both sides: bad, otherwise good only next to a near-good line); ``near`` lines are good
+   unless bad lines surround them; a heading followed closely by good text is good.
+
+All thresholds live in :class:`zhclean.cleaners.boilerplate.StripperConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from zhclean.cleaners.quality import LineFeatures
+from zhclean.document import Line
+
+GOOD = "good"
+NEAR = "near"
+SHORT = "short"
+BAD = "bad"
+
+# Running text shorter than this is only near-good: it needs a good neighbour.
+MIN_GOOD_CONTENT = 20
+# How far (in characters of the lines in between) a heading may sit above good text.
+MAX_HEADING_DISTANCE = 200
+
+
+def is_meta(line: Line) -> bool:
+    return (line.removed_by or "").startswith("meta.")
+
+
+def context_free_classes(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], edge: dict[int, str]
+) -> list[str]:
+    """The class of each line from its own shape and the rules ('' for blank lines).
+
+    Metadata lines and edge-scoped rule matches are ``short``: whether a date or a
+    contact line is metadata or content depends on where it sits, decided later.
+    """
+    out = []
+    for i, (line, f) in enumerate(zip(lines, feats, strict=True)):
+        if not line.text:
+            out.append("")
+        elif is_meta(line) or i in edge:
+            out.append(SHORT)
+        elif not line.kept:
+            out.append(BAD)
+        elif f.is_good and f.n_content >= MIN_GOOD_CONTENT:
+            out.append(GOOD)
+        elif f.is_good:
+            out.append(NEAR)  # a short sentence: a headline with a question mark is one too
+        elif f.teaser or f.counted or f.n_separators >= 2 or f.stamp:
+            out.append(BAD)
+        elif f.n_han >= 6 and (f.n_clause_punct >= 1 or f.ends_terminal or f.is_spaced_prose):
+            out.append(NEAR)
+        else:
+            out.append(SHORT)
+    return out
+
+
+def is_heading(f: LineFeatures) -> bool:
+    """A short plain line that could head a section ("早年经历", "三、时间安排")."""
+    return (
+        f.n_content >= 2
+        and f.n_chars <= 30
+        and not f.ends_terminal
+        and f.n_clause_punct <= 1
+        and not (f.teaser or f.counted or f.stamp or f.n_separators)
+    )
+
+
+def _neighbour(classes: list[str], i: int, step: int, ignore_near: bool) -> str:
+    j = i + step
+    skip = (SHORT, "", NEAR) if ignore_near else (SHORT, "")
+    while 0 <= j < len(classes):
+        if classes[j] not in skip:
+            return classes[j]
+        j += step
+    return BAD  # the page's edges count as boilerplate
+
+
+def smooth(cf: list[str], feats: Sequence[LineFeatures], lines: Sequence[Line]) -> list[str]:
+    """jusText's context-sensitive revision of the context-free classes."""
+    cls = list(cf)
+    n = len(cls)
+
+    def heading_before_good(i: int) -> bool:
+        distance, j = 0, i + 1
+        while j < n and distance <= MAX_HEADING_DISTANCE:
+            if cls[j] == GOOD:
+                return True
+            if cls[j] == BAD:
+                return False
+            distance += len(lines[j].text)
+            j += 1
+        return False
+
+    for i in range(n):
+        if cls[i] == SHORT and is_heading(feats[i]) and heading_before_good(i):
+            cls[i] = NEAR
+    revised = {}
+    for i in range(n):
+        if cls[i] != SHORT:
+            continue
+        prev, nxt = _neighbour(cls, i, -1, True), _neighbour(cls, i, 1, True)
+        if prev == GOOD and nxt == GOOD:
+            revised[i] = GOOD
+        elif prev == BAD and nxt == BAD:
+            revised[i] = BAD
+        elif (prev == BAD and _neighbour(cls, i, -1, False) == NEAR) or (
+            nxt == BAD and _neighbour(cls, i, 1, False) == NEAR
+        ):
+            revised[i] = GOOD
+        else:
+            revised[i] = BAD
+    for i, c in revised.items():
+        cls[i] = c
+    for i in range(n):
+        if cls[i] != NEAR:
+            continue
+        prev, nxt = _neighbour(cls, i, -1, True), _neighbour(cls, i, 1, True)
+        cls[i] = BAD if (prev, nxt) == (BAD, BAD) else GOOD
+    for i in range(n):
+        if cls[i] == BAD and cf[i] == SHORT and is_heading(feats[i]) and heading_before_good(i):
+            cls[i] = GOOD
+    return cls
+
+
+# -- tails ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tail:
+    start: int  # first line of the tail
+    kind: str  # "records" or "directory"
+    detail: str
+
+
+def _good_han_before(cf: list[str], feats: Sequence[LineFeatures]) -> list[int]:
+    """Han characters of good lines strictly before each index."""
+    acc, out = 0, []
+    for c, f in zip(cf, feats, strict=True):
+        out.append(acc)
+        if c == GOOD:
+            acc += f.n_han
+    return out
+
+
+def _record_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_records: int,
+    max_gap: int,
+) -> Tail | None:
+    """A run of records anchored by timestamp lines, after the article has started.
+
+    A comment thread repeats one shape: a name, a timestamp, maybe a counter, a reply.
+    The timestamp (a date with a time of day) is the anchor; anchors at most ``max_gap``
+    non-blank lines apart form a run. The tail starts at the first anchor that follows
+    at least ``min_content`` Han characters of good text (in a forum, the first post is
+    the article and carries an anchor too), if ``min_records`` anchors follow from it.
+    The short lines just above that anchor (its name, a floor number) go with it.
+    """
+    anchors = [i for i, f in enumerate(feats) if f.stamp and lines[i].text]
+    if len(anchors) < min_records:
+        return None
+    nonblank = [0] * (len(lines) + 1)
+    for i, line in enumerate(lines):
+        nonblank[i + 1] = nonblank[i] + (1 if line.text else 0)
+    runs: list[list[int]] = [[anchors[0]]]
+    for a in anchors[1:]:
+        if nonblank[a] - nonblank[runs[-1][-1] + 1] <= max_gap:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    for run in runs:
+        for k, a in enumerate(run):
+            if before[a] >= min_content and len(run) - k >= min_records:
+                start = a
+                steps = 0
+                while start > 0 and steps < 4:
+                    j = start - 1
+                    while j > 0 and not lines[j].text:
+                        j -= 1
+                    f = feats[j]
+                    if cf[j] == GOOD or f.n_chars > 20 or f.n_clause_punct > 1:
+                        break
+                    start, steps = j, steps + 1
+                return Tail(start, "records", f"{len(run) - k} timestamped records")
+    return None
+
+
+def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int) -> bool:
+    """Many short names without digits or function words: organisations, sites, links."""
+    if len(run) < min_lines:
+        return False
+    fs = [feats[i] for i in run]
+    n_han = sum(f.n_han for f in fs)
+    if not n_han:
+        return False
+    with_digits = sum(1 for f in fs if f.n_digits) / len(fs)
+    function = sum(f.n_function for f in fs) / n_han
+    orgs = sum(1 for f in fs if f.org_name) / len(fs)
+    mean_han = n_han / len(fs)
+    return with_digits <= 0.2 and mean_han <= 16 and (orgs >= 0.3 or function <= 0.03)
+
+
+def _directory_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_lines: int,
+) -> Tail | None:
+    """A directory after the article: a long run of short names that no article text follows.
+
+    Inside an article a list of names (the companies on a list, the villages of a town)
+    is followed by more text; a directory of ministries or partner sites is followed by
+    the footer. So a directory-shaped run is a tail only when fewer than ``min_content``
+    Han characters of good text follow it.
+    """
+    n = len(lines)
+    after = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
+    i = 0
+    while i < n:
+        if cf[i] != SHORT or not lines[i].kept or before[i] < min_content:
+            i += 1
+            continue
+        run, j = [], i
+        while j < n and (not lines[j].text or (cf[j] == SHORT and lines[j].kept)):
+            if lines[j].text:
+                run.append(j)
+            j += 1
+        if run and _is_directory(run, feats, min_lines) and after[j] < min_content:
+            return Tail(run[0], "directory", f"{len(run)} short names")
+        i = max(j, i + 1)
+    return None
+
+
+def find_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    *,
+    min_content: int,
+    min_records: int,
+    max_gap: int,
+    directory_min_lines: int,
+) -> Tail | None:
+    """The earliest tail after the article (records or directory), if any."""
+    before = _good_han_before(cf, feats)
+    found = [
+        t
+        for t in (
+            _record_tail(lines, feats, cf, before, min_content, min_records, max_gap),
+            _directory_tail(lines, feats, cf, before, min_content, directory_min_lines),
+        )
+        if t is not None
+    ]
+    return min(found, key=lambda t: t.start) if found else None
+
+
+# -- short-line articles --------------------------------------------------------------
+
+
+def _narrative_eligible(line: Line, f: LineFeatures) -> bool:
+    return (
+        line.kept
+        and f.n_han >= 1
+        and f.n_chars <= 80
+        and not (f.teaser or f.counted or f.stamp or f.date_only or f.n_separators >= 2)
+    )
+
+
+def narrative_runs(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    *,
+    min_lines: int,
+    min_han: int,
+    min_function: float,
+) -> list[tuple[int, int, int]]:
+    """Runs (start, end, Han) of short lines that read like sentences, not like lists.
+
+    Poems, lyrics, photo captions and diaries put one clause per line, often without
+    punctuation. A run counts when it has at least ``min_lines`` lines, ``min_han`` Han
+    characters, at least 5 Han per line on average, function characters (的了是在我…)
+    in at least ``min_function`` of its Han, few organisation names and few digits:
+    menus, directories and link lists fail those tests.
+    """
+    out = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        if not (lines[i].text and _narrative_eligible(lines[i], feats[i])):
+            i += 1
+            continue
+        run, j = [], i
+        while j < n and (not lines[j].text or _narrative_eligible(lines[j], feats[j])):
+            if lines[j].text:
+                run.append(j)
+            j += 1
+        fs = [feats[k] for k in run]
+        n_han = sum(f.n_han for f in fs)
+        if (
+            len(run) >= min_lines
+            and n_han >= min_han
+            and n_han / len(run) >= 5
+            and sum(f.n_function for f in fs) >= min_function * n_han
+            and sum(1 for f in fs if f.org_name) <= 0.2 * len(run)
+            and sum(1 for f in fs if f.n_digits) <= 0.3 * len(run)
+        ):
+            out.append((run[0], run[-1], n_han))
+        i = j
+    return out
