@@ -64,6 +64,7 @@ class Document:
     source_name: str | None = None
     author: str | None = None
     lines: list[Line] = field(default_factory=list)
+    # the article body: first and last line of running text in the kept block
     content_span: tuple[int, int] | None = None
     # How the boilerplate stripper read the page (see zhclean.cleaners.boilerplate):
     # extraction: "main_block" | "short_lines" | "conservative" | "empty"

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from zhclean.cleaners.context import (
     BAD,
     GOOD,
+    SHORT,
     Tail,
     context_free_classes,
     find_tail,
@@ -101,6 +102,7 @@ class StripperConfig:
     title_max_chars: int = 100
     removed_weight: float = -2.0
     extend_max_chars: int = 20
+    extend_max_list: int = 6
     # tails after the article
     tail_min_records: int = 3
     record_max_gap: int = 12
@@ -136,6 +138,13 @@ def _is_affix(head: str, part: str) -> bool:
     if head.endswith(part) and len(head) > len(part):
         return head[-len(part) - 1] in _AFFIX_SEPARATORS
     return False
+
+
+def _body(cf: list[str], span: tuple[int, int]) -> tuple[int, int]:
+    """First and last line of running text (context-free good) in the block ``span``."""
+    start, end = span
+    goods = [i for i in range(start, end + 1) if cf[i] == GOOD]
+    return (goods[0], goods[-1]) if goods else (start, end)
 
 
 def _cell_like(f: LineFeatures) -> bool:
@@ -382,6 +391,10 @@ class BoilerplateStripper(PipelineStep):
                     weights.append(block_weight(f))
             elif not line.kept or i in edge:
                 weights.append(self.config.removed_weight)
+            elif cf is not None and cf[i] == BAD:
+                weights.append(-2.0 - min(f.n_content, 30) / 10)  # a link or record shape
+            elif final is not None:
+                weights.append(min(block_weight(f), -1.0))  # context says: not the article
             else:
                 weights.append(block_weight(f))
         return weights
@@ -469,11 +482,32 @@ class BoilerplateStripper(PipelineStep):
         span = _max_subarray(ex.weights)
         if span is not None:
             span = self._extend(lines, feats, edge, span)
+            span = self._extend_up(lines, ex, span)
         start, end = span if span else (n, n)
         for i, line in enumerate(lines):
             if line.kept and line.text and not start <= i <= end:
                 line.removed_by = edge.get(i, OUTSIDE_MAIN)
         return span
+
+    @staticmethod
+    def _extend_up(lines: list[Line], ex: Extraction, span: tuple[int, int]) -> tuple[int, int]:
+        """Grow the block upwards over lines context made good that cost almost nothing
+        (the first lines of a poem and the heading under them): the block search cannot
+        start on a line with a cost, however small. The new first line must be text by
+        its own shape (near-good), never a lone heading or cell: above an article, short
+        plain lines are menus far more often than content."""
+        start, end = span
+        j, top = start - 1, start
+        while j >= 0:
+            if not lines[j].text:
+                j -= 1
+                continue
+            if ex.final[j] != GOOD or ex.weights[j] < -1.0:
+                break
+            if ex.cf[j] != SHORT:
+                top = j  # the block may start on a line of text, not on a heading or cell
+            j -= 1
+        return top, end
 
     def _extend(
         self,
@@ -484,10 +518,12 @@ class BoilerplateStripper(PipelineStep):
     ) -> tuple[int, int]:
         """Grow the block downwards over plain short lines: a table, a signature.
 
-        Growth stops at anything a rule flagged (a tail included), at link-list shapes
+        Growth passes over metadata lines (the metadata zones decide about them). It
+        stops at anything else a rule flagged (a tail included), at link-list shapes
         (bullets, teasers, separators, dates) and at long unpunctuated titles. Only
         downwards: above an article, short plain lines are menus far more often than
-        content. A directory of names after the article is already a tail here.
+        content. A run of ``extend_max_list`` or more short lines with hardly any digits is
+        a list of names or titles (tables hold numbers): the block does not grow over it.
         """
 
         def plain(i: int) -> bool | None:
@@ -496,6 +532,8 @@ class BoilerplateStripper(PipelineStep):
                 return None  # blank: look further
             if line.removed_by == REPEAT_CORPUS and f.n_content <= 3:
                 return None  # a number repeated across pages ("16"): neither stop nor keep
+            if is_meta(line):
+                return None  # a closing byline or date: the metadata zones decide
             if not line.kept or i in edge:
                 return False
             if f.is_good:
@@ -508,11 +546,17 @@ class BoilerplateStripper(PipelineStep):
 
         start, end = span
         j = end + 1
+        grown: list[int] = []
         while j < len(lines) and (ok := plain(j)) is not False:
             if ok:
-                end = j
+                grown.append(j)
             j += 1
-        return start, end
+        short = [k for k in grown if not feats[k].is_good]
+        if len(short) >= self.config.extend_max_list and sum(
+            1 for k in short if feats[k].n_digits
+        ) < 0.2 * len(short):
+            return start, end  # a list of names or titles, not a table: not the article's
+        return start, (grown[-1] if grown else end)
 
     # -- phase 5: metadata zones ---------------------------------------------------------
 
@@ -520,22 +564,23 @@ class BoilerplateStripper(PipelineStep):
     def _resolve_meta_zones(lines: list[Line], cf: list[str], span: tuple[int, int]) -> int:
         """Give metadata lines inside the article back to the text; return how many.
 
-        The article's body runs from its first to its last line of text (context-free
-        good). A metadata line strictly inside it is content (a date in a table, a
-        source line in a quotation). Above and below the body, a line is metadata only
-        if it gives a field no earlier metadata line gave: a page has one date.
+        The article's body runs from its first to its last line of running text
+        (context-free good). A metadata line strictly inside it is content (a date in a
+        table, a source line in a quotation). Above the body (the header zone) metadata
+        lines stay metadata: a byline may take several lines. Below it (the footer zone)
+        a line is metadata only if it gives a field no earlier metadata line gave: a page
+        has one date, so a notice's closing date is text when the header gave the date.
         """
-        start, end = span
-        goods = [i for i in range(start, end + 1) if cf[i] == GOOD]
-        first_good, last_good = (goods[0], goods[-1]) if goods else (end + 1, start - 1)
+        first_good, last_good = _body(cf, span)
         restored = 0
         taken: set[str] = set()
         for i, line in enumerate(lines):
             if not is_meta(line):
                 continue
-            inside = start <= i <= end
             keys = set(line.fields or {}) or {line.removed_by or ""}
-            if inside and (first_good < i < last_good or keys <= taken):
+            in_body = first_good < i < last_good
+            in_footer = last_good < i <= span[1]
+            if in_body or (in_footer and keys <= taken):
                 line.removed_by = None
                 line.fields = None
                 restored += 1
@@ -598,7 +643,10 @@ class BoilerplateStripper(PipelineStep):
     def process(self, doc: Document) -> None:
         lines, ex = self.strip(doc.text, split_raw_lines(doc.raw_text), doc.group)
         doc.lines = lines
-        doc.content_span = ex.span if ex.mode != CONSERVATIVE else None
+        # The metadata extractor reads the header above the body and the footer below it.
+        doc.content_span = (
+            _body(ex.cf, ex.span) if ex.span is not None and ex.mode != CONSERVATIVE else None
+        )
         doc.extraction = ex.mode
         doc.removed_share = round(ex.removed_share, 4)
         doc.confidence = round(ex.confidence, 3)

@@ -5,7 +5,7 @@ poem all look alike. What they are depends on their neighbours and on where they
 the page. This module gives every line of a page a class in four steps:
 
 1. **Context-free class** (:func:`context_free_classes`): ``good`` (running text),
-   ``near`` (a short sentence, punctuated but short, or clauses separated by spaces), ``short`` (plain
+   ``near`` (punctuated but not a sentence, or clauses separated by spaces), ``short`` (plain
    short lines: cells, headings, names, dates) and ``bad`` (removed by a rule, or a link
    shape: teaser, counter, separators, timestamp).
 2. **Tails** (:func:`find_tail`): once the article has started, a repeating record
@@ -17,7 +17,7 @@ the page. This module gives every line of a page a class in four steps:
 4. **Context** (:func:`smooth`): jusText's context-sensitive pass. ``short`` lines take
    the class of the nearest non-short lines around them (good on both sides: good, bad on
    both sides: bad, otherwise good only next to a near-good line); ``near`` lines are good
-   unless bad lines surround them; a heading followed closely by good text is good.
+   unless bad lines surround them; a heading right above text is good.
 
 All thresholds live in :class:`zhclean.cleaners.boilerplate.StripperConfig`.
 """
@@ -35,10 +35,13 @@ NEAR = "near"
 SHORT = "short"
 BAD = "bad"
 
-# Running text shorter than this is only near-good: it needs a good neighbour.
+# A short line ending like a statement (or introducing what follows) is near-good; one
+# ending in "？" or "！" is as often a link title ("…怎么办？") as a sentence.
+_STATEMENT_END = frozenset("。；;：:")
+_CLOSING = "”」』’\"')）)"
+_CONTINUES = frozenset("，、。；：！？…）」』”’,;:")
+# Running text shorter than this is only short or near-good: it needs good neighbours.
 MIN_GOOD_CONTENT = 20
-# How far (in characters of the lines in between) a heading may sit above good text.
-MAX_HEADING_DISTANCE = 200
 
 
 def is_meta(line: Line) -> bool:
@@ -59,18 +62,41 @@ def context_free_classes(
             out.append("")
         elif is_meta(line) or i in edge:
             out.append(SHORT)
-        elif not line.kept:
+        elif (
+            not line.kept
+            or f.teaser
+            or f.counted
+            or f.n_separators >= 2
+            or (f.stamp and not f.ends_terminal)
+        ):
             out.append(BAD)
+        elif f.is_field_record:
+            out.append(SHORT)  # "主办：… 承办：…": fields, not a sentence
         elif f.is_good and f.n_content >= MIN_GOOD_CONTENT:
             out.append(GOOD)
+        elif f.is_good and line.text.rstrip(_CLOSING)[-1:] in _STATEMENT_END:
+            out.append(NEAR)  # a short sentence: a line of a poem, a salutation
         elif f.is_good:
-            out.append(NEAR)  # a short sentence: a headline with a question mark is one too
-        elif f.teaser or f.counted or f.n_separators >= 2 or f.stamp:
-            out.append(BAD)
+            out.append(SHORT)  # a headline with a question or exclamation mark, a field line
         elif f.n_han >= 6 and (f.n_clause_punct >= 1 or f.ends_terminal or f.is_spaced_prose):
             out.append(NEAR)
         else:
             out.append(SHORT)
+    # A crawler breaks a sentence around an inline link: "…看到" / "老冒的文章" / "，文章…".
+    # The piece right before a line that opens with a continuing mark is part of it.
+    nxt = None
+    for i in range(len(out) - 1, -1, -1):
+        if not out[i]:
+            continue
+        if (
+            nxt is not None
+            and out[i] in (SHORT, NEAR)
+            and lines[i].kept
+            and out[nxt] in (GOOD, NEAR)
+            and lines[nxt].text[:1] in _CONTINUES
+        ):
+            out[i] = out[nxt]
+        nxt = i
     return out
 
 
@@ -101,15 +127,13 @@ def smooth(cf: list[str], feats: Sequence[LineFeatures], lines: Sequence[Line]) 
     n = len(cls)
 
     def heading_before_good(i: int) -> bool:
-        distance, j = 0, i + 1
-        while j < n and distance <= MAX_HEADING_DISTANCE:
-            if cls[j] == GOOD:
-                return True
-            if cls[j] == BAD:
-                return False
-            distance += len(lines[j].text)
+        """The next non-blank line is text by its own shape. Without HTML tags a
+        "heading" is only a guess from its shape, so it must stand right above the text
+        it heads (and a heading above a heading does not count)."""
+        j = i + 1
+        while j < n and not lines[j].text:
             j += 1
-        return False
+        return j < n and cf[j] in (GOOD, NEAR)
 
     for i in range(n):
         if cls[i] == SHORT and is_heading(feats[i]) and heading_before_good(i):

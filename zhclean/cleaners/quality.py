@@ -42,6 +42,9 @@ _ORG_SUFFIX_RE = re.compile(
     r"(?:部|委|局|署|厅|办|院|会|所|馆|站|社|报|台|网|在线|中心|集团|公司|银行|大学|学院|学校|"
     r"学系|系|协会|联会|学会|基金会|研究院|研究所|委员会|政府|门户|医院|频道|论坛|博物馆|图书馆)$"
 )
+# "时间：", "点击：", "主办：": a field label. Two or more on a line make a record of
+# fields (a post header, a footer), not a sentence, however many colons it has.
+_LABEL_RE = re.compile(f"[{HAN_RANGES}]{{2,4}}\\s*[:：]")
 # Han, a space, Han: where a clause break stands in text written without punctuation.
 _SPACED_CLAUSE_RE = re.compile(f"[{HAN_RANGES}]\\s+(?=[{HAN_RANGES}])")
 _DATE_ONLY_RE = re.compile(
@@ -67,6 +70,7 @@ class LineFeatures:
     n_spaced: int = 0
     org_name: bool = False
     n_digits: int = 0
+    n_labels: int = 0
 
     @property
     def n_content(self) -> int:
@@ -77,6 +81,13 @@ class LineFeatures:
     def function_density(self) -> float:
         """Share of the line's Han characters that are function characters."""
         return self.n_function / self.n_han if self.n_han else 0.0
+
+    @property
+    def is_field_record(self) -> bool:
+        """Two or more "label：value" fields and no sentence punctuation."""
+        return (
+            self.n_labels >= 2 and not self.ends_terminal and self.n_clause_punct <= self.n_labels
+        )
 
     @property
     def is_spaced_prose(self) -> bool:
@@ -169,6 +180,7 @@ def line_features(text: str) -> LineFeatures:
         n_spaced=len(_SPACED_CLAUSE_RE.findall(text)) if " " in text and n <= 400 else 0,
         org_name=n <= 30 and bool(_ORG_SUFFIX_RE.search(stripped)),
         n_digits=sum(map(text.count, "0123456789")) if n <= 400 else 0,
+        n_labels=len(_LABEL_RE.findall(text)) if n <= 120 and ("：" in text or ":" in text) else 0,
     )
 
 
