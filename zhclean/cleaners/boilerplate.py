@@ -49,6 +49,7 @@ from zhclean.cleaners.context import (
     is_meta,
     narrative_runs,
     smooth,
+    text_runs,
 )
 from zhclean.cleaners.quality import LineFeatures, block_weight, line_features
 from zhclean.cleaners.repetition import RepeatedLines
@@ -591,7 +592,8 @@ class BoilerplateStripper(PipelineStep):
     # -- phase 6: fallback -----------------------------------------------------------------
 
     def _narrative_han(self, lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> int:
-        """Han characters in the page's largest run of narrative text (prose or short lines)."""
+        """Han characters in the page's largest run of narrative text: the prose block,
+        a run of text-shaped lines, or a run of short lines with function characters."""
         loose = narrative_runs(
             lines,
             feats,
@@ -599,7 +601,9 @@ class BoilerplateStripper(PipelineStep):
             min_han=self.config.fallback_min_han,
             min_function=0.5 * self.config.narrative_min_function,
         )
-        return max([ex.prose_han] + [han for _, _, han in loose + ex.runs])
+        return max(
+            [ex.prose_han, text_runs(lines, feats, ex.cf)] + [han for _, _, han in loose + ex.runs]
+        )
 
     @staticmethod
     def _conservative(lines: list[Line]) -> None:

@@ -202,7 +202,8 @@ def _record_tail(
     non-blank lines apart form a run. The tail starts at the first anchor that follows
     at least ``min_content`` Han characters of good text (in a forum, the first post is
     the article and carries an anchor too), if ``min_records`` anchors follow from it.
-    The short lines just above that anchor (its name, a floor number) go with it.
+    The short lines just above that anchor (its name, a floor number, the previous
+    post's reply and quote buttons; up to six) go with it.
     """
     anchors = [i for i, f in enumerate(feats) if f.stamp and lines[i].text]
     if len(anchors) < min_records:
@@ -221,7 +222,7 @@ def _record_tail(
             if before[a] >= min_content and len(run) - k >= min_records:
                 start = a
                 steps = 0
-                while start > 0 and steps < 4:
+                while start > 0 and steps < 6:
                     j = start - 1
                     while j > 0 and not lines[j].text:
                         j -= 1
@@ -331,8 +332,10 @@ def narrative_runs(
     Poems, lyrics, photo captions and diaries put one clause per line, often without
     punctuation. A run counts when it has at least ``min_lines`` lines, ``min_han`` Han
     characters, at least 5 Han per line on average, function characters (的了是在我…)
-    in at least ``min_function`` of its Han, few organisation names and few digits:
-    menus, directories and link lists fail those tests.
+    in at least ``min_function`` of its Han or clauses separated by spaces on half its
+    lines of five Han or more (classical verse has few function characters, and its
+    titles and poets' names sit between the verses), few organisation names and
+    few digits: menus, directories and link lists fail those tests.
     """
     out = []
     n = len(lines)
@@ -352,10 +355,33 @@ def narrative_runs(
             len(run) >= min_lines
             and n_han >= min_han
             and n_han / len(run) >= 5
-            and sum(f.n_function for f in fs) >= min_function * n_han
+            and (
+                sum(f.n_function for f in fs) >= min_function * n_han
+                or sum(1 for f in fs if f.is_spaced_prose)
+                >= 0.5 * sum(1 for f in fs if f.n_han >= 5)
+            )
             and sum(1 for f in fs if f.org_name) <= 0.2 * len(run)
             and sum(1 for f in fs if f.n_digits) <= 0.3 * len(run)
         ):
             out.append((run[0], run[-1], n_han))
         i = j
     return out
+
+
+def text_runs(lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str]) -> int:
+    """Han characters of text-shaped lines (good or near-good: sentences, punctuated
+    lines, spaced clauses) in the largest run of them. Blank lines and up to two short
+    lines in a row (a title, a name, a date) do not break a run, and count when text
+    follows them; anything else breaks it."""
+    best = acc = shorts = pending = 0
+    for line, f, c in zip(lines, feats, cf, strict=True):
+        if not line.text:
+            continue
+        if c in (GOOD, NEAR):
+            acc, shorts, pending = acc + pending + f.n_han, 0, 0
+        elif c == SHORT and shorts < 2:
+            shorts, pending = shorts + 1, pending + f.n_han
+        else:
+            acc, shorts, pending = 0, 0, 0
+        best = max(best, acc)
+    return best
