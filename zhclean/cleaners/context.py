@@ -111,57 +111,68 @@ def is_heading(f: LineFeatures) -> bool:
     )
 
 
-def _neighbour(classes: list[str], i: int, step: int, ignore_near: bool) -> str:
-    j = i + step
-    skip = (SHORT, "", NEAR) if ignore_near else (SHORT, "")
-    while 0 <= j < len(classes):
-        if classes[j] not in skip:
-            return classes[j]
-        j += step
-    return BAD  # the page's edges count as boilerplate
+def _nearest(classes: list[str], skip: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """For every line, the class of the nearest line before and after it whose class is
+    not in ``skip``; the page's edges count as boilerplate. Linear time."""
+    n = len(classes)
+    before, after = [BAD] * n, [BAD] * n
+    last = BAD
+    for i in range(n):
+        before[i] = last
+        if classes[i] not in skip:
+            last = classes[i]
+    last = BAD
+    for i in range(n - 1, -1, -1):
+        after[i] = last
+        if classes[i] not in skip:
+            last = classes[i]
+    return before, after
 
 
 def smooth(cf: list[str], feats: Sequence[LineFeatures], lines: Sequence[Line]) -> list[str]:
-    """jusText's context-sensitive revision of the context-free classes."""
+    """jusText's context-sensitive revision of the context-free classes (linear time)."""
     cls = list(cf)
     n = len(cls)
+    next_text = [False] * n  # the next non-blank line is text by its own shape
+    seen = False
+    for i in range(n - 1, -1, -1):
+        next_text[i] = seen
+        if lines[i].text:
+            seen = cf[i] in (GOOD, NEAR)
 
-    def heading_before_good(i: int) -> bool:
-        """The next non-blank line is text by its own shape. Without HTML tags a
-        "heading" is only a guess from its shape, so it must stand right above the text
-        it heads (and a heading above a heading does not count)."""
-        j = i + 1
-        while j < n and not lines[j].text:
-            j += 1
-        return j < n and cf[j] in (GOOD, NEAR)
-
+    # A "heading" is only a guess from its shape without HTML tags, so it must stand
+    # right above the text it heads (and a heading above a heading does not count).
     for i in range(n):
-        if cls[i] == SHORT and is_heading(feats[i]) and heading_before_good(i):
+        if cls[i] == SHORT and next_text[i] and is_heading(feats[i]):
             cls[i] = NEAR
+    prev_far, next_far = _nearest(cls, (SHORT, "", NEAR))
+    prev_near, next_near = _nearest(cls, (SHORT, ""))
     revised = {}
     for i in range(n):
         if cls[i] != SHORT:
             continue
-        prev, nxt = _neighbour(cls, i, -1, True), _neighbour(cls, i, 1, True)
+        prev, nxt = prev_far[i], next_far[i]
         if prev == GOOD and nxt == GOOD:
             revised[i] = GOOD
         elif prev == BAD and nxt == BAD:
             revised[i] = BAD
-        elif (prev == BAD and _neighbour(cls, i, -1, False) == NEAR) or (
-            nxt == BAD and _neighbour(cls, i, 1, False) == NEAR
-        ):
+        elif (prev == BAD and prev_near[i] == NEAR) or (nxt == BAD and next_near[i] == NEAR):
             revised[i] = GOOD
         else:
             revised[i] = BAD
     for i, c in revised.items():
         cls[i] = c
+    # Near-good lines are good unless bad lines surround them. As in jusText the pass
+    # runs in place: a near-good line already decided counts for the ones after it.
+    _, next_far = _nearest(cls, ("", NEAR))
+    last = BAD
     for i in range(n):
-        if cls[i] != NEAR:
-            continue
-        prev, nxt = _neighbour(cls, i, -1, True), _neighbour(cls, i, 1, True)
-        cls[i] = BAD if (prev, nxt) == (BAD, BAD) else GOOD
+        if cls[i] == NEAR:
+            cls[i] = BAD if (last, next_far[i]) == (BAD, BAD) else GOOD
+        if cls[i] not in ("", NEAR):
+            last = cls[i]
     for i in range(n):
-        if cls[i] == BAD and cf[i] == SHORT and is_heading(feats[i]) and heading_before_good(i):
+        if cls[i] == BAD and cf[i] == SHORT and next_text[i] and is_heading(feats[i]):
             cls[i] = GOOD
     return cls
 

@@ -36,7 +36,10 @@ _STAMP_RE = re.compile(
 FUNCTION_CHARS = (
     "的了是在我你他她它们这那就也都很和与而及其把被让给从对向为以但却又还所如么吗呢吧啊呀着过说有不"
 )
-_FUNCTION_DELETE = str.maketrans("", "", FUNCTION_CHARS)
+_FUNCTION_RE = re.compile(f"[{FUNCTION_CHARS}]")
+_DIGIT_RE = re.compile("[0-9]")
+# Lines longer than this are never cells, names, verse or records.
+SHORT_LINE_CHARS = 80
 # How organisation and site names end: a list of them is a directory, not an article.
 _ORG_SUFFIX_RE = re.compile(
     r"(?:部|委|局|署|厅|办|院|会|所|馆|站|社|报|台|网|在线|中心|集团|公司|银行|大学|学院|学校|"
@@ -175,11 +178,13 @@ def line_features(text: str) -> LineFeatures:
         teaser=teaser,
         counted=bool(_COUNTED_RE.search(tail)),
         date_only=n <= 40 and bool(_DATE_ONLY_RE.match(stripped)),
-        stamp=n <= 60 and bool(_STAMP_RE.search(text)),
-        n_function=n - len(text.translate(_FUNCTION_DELETE)) if n <= 400 else 0,
-        n_spaced=len(_SPACED_CLAUSE_RE.findall(text)) if " " in text and n <= 400 else 0,
+        # The page-structure features below only matter on short lines (cells, names,
+        # verse, records): long paragraphs skip them.
+        stamp=n <= 60 and ":" in text and bool(_STAMP_RE.search(text)),
+        n_function=n - len(_FUNCTION_RE.sub("", text)) if n <= SHORT_LINE_CHARS else 0,
+        n_spaced=len(_SPACED_CLAUSE_RE.findall(text)) if " " in text and n <= 200 else 0,
         org_name=n <= 30 and bool(_ORG_SUFFIX_RE.search(stripped)),
-        n_digits=sum(map(text.count, "0123456789")) if n <= 400 else 0,
+        n_digits=len(_DIGIT_RE.findall(text)) if n <= SHORT_LINE_CHARS else 0,
         n_labels=len(_LABEL_RE.findall(text)) if n <= 120 and ("：" in text or ":" in text) else 0,
     )
 
