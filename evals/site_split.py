@@ -41,9 +41,7 @@ SITES_FILE = Path(__file__).resolve().parent / "sites.json"
 GRID: dict[str, list] = {
     "removed_weight": [-1.0, -2.0, -3.0],
     "extend_max_chars": [12, 20, 30],
-    "context_window": [1, 2, 3],
-    "tail_min_records": [2, 3, 4],
-    "fallback_min_han": [150, 250, 400],
+    "extend_max_list": [4, 6, 10],
 }
 
 

@@ -59,6 +59,7 @@ REAL_LINES = [
     ("bp.recommend", "图片图表"),
     ("bp.recommend", "栏目推荐"),
     ("bp.recommend", "友情链接"),
+    ("bp.tags", "标签："),
     ("bp.comments", "发表评论"),
     ("bp.comments", "共 11 篇评论"),
     ("bp.comments", "《播客热潮迅速蔓延 挑逗传统传媒业》已有1件评论"),
