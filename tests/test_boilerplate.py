@@ -330,6 +330,16 @@ def test_dated_rows_inside_an_article_are_not_a_thread():
     assert all(ln.kept for ln in doc.lines)
 
 
+def test_a_live_blog_is_not_a_thread():
+    """Timestamps between paragraphs that name nobody are the article's own entries."""
+    entries = []
+    for i in range(5):
+        entries += [f"2021-08-05 0{i + 8}:15", ARTICLE_LINE]
+    doc = _strip("\n".join([ARTICLE_LINE] * 2 + entries))
+    assert not any((ln.removed_by or "").startswith("tail.") for ln in doc.lines)
+    assert sum(1 for ln in doc.lines if ln.kept and ln.text == ARTICLE_LINE) == 7
+
+
 def test_dated_diary_falls_back_to_a_conservative_extraction():
     """Nothing here looks like prose or like a short-line article (every line holds
     digits), yet it is a real text: rather than emptying it, keep what no rule removed."""

@@ -141,7 +141,7 @@ def _is_affix(head: str, part: str) -> bool:
     return False
 
 
-def _body(cf: list[str], span: tuple[int, int]) -> tuple[int, int]:
+def article_body(cf: list[str], span: tuple[int, int]) -> tuple[int, int]:
     """First and last line of running text (context-free good) in the block ``span``."""
     start, end = span
     goods = [i for i in range(start, end + 1) if cf[i] == GOOD]
@@ -572,7 +572,7 @@ class BoilerplateStripper(PipelineStep):
         a line is metadata only if it gives a field no earlier metadata line gave: a page
         has one date, so a notice's closing date is text when the header gave the date.
         """
-        first_good, last_good = _body(cf, span)
+        first_good, last_good = article_body(cf, span)
         restored = 0
         taken: set[str] = set()
         for i, line in enumerate(lines):
@@ -630,6 +630,10 @@ class BoilerplateStripper(PipelineStep):
         ex.span = self._mark_outside_main(lines, feats, edge, ex)
         if ex.span is not None:
             ex.meta_restored = self._resolve_meta_zones(lines, ex.cf, ex.span)
+        if ex.mode == SHORT_LINES and not any(
+            ex.span and start <= ex.span[1] and end >= ex.span[0] for start, end, _ in ex.runs
+        ):
+            ex.mode = MAIN_BLOCK  # the short-line run is not what the block kept
         kept_han = sum(f.n_han for ln, f in zip(lines, feats, strict=True) if ln.kept and ln.text)
         narrative = self._narrative_han(lines, feats, ex)
         cfg = self.config
@@ -649,7 +653,9 @@ class BoilerplateStripper(PipelineStep):
         doc.lines = lines
         # The metadata extractor reads the header above the body and the footer below it.
         doc.content_span = (
-            _body(ex.cf, ex.span) if ex.span is not None and ex.mode != CONSERVATIVE else None
+            article_body(ex.cf, ex.span)
+            if ex.span is not None and ex.mode != CONSERVATIVE
+            else None
         )
         doc.extraction = ex.mode
         doc.removed_share = round(ex.removed_share, 4)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zhclean.cleaners.quality import LineFeatures
+from zhclean.cleaners.quality import STAMP_RE, LineFeatures
 from zhclean.document import Line
 
 GOOD = "good"
@@ -213,8 +213,10 @@ def _record_tail(
     non-blank lines apart form a run. The tail starts at the first anchor that follows
     at least ``min_content`` Han characters of good text (in a forum, the first post is
     the article and carries an anchor too), if ``min_records`` anchors follow from it.
-    The short lines just above that anchor (its name, a floor number, the previous
-    post's reply and quote buttons; up to six) go with it.
+    Most records of the run must name their author next to the anchor (see
+    :func:`_has_record_header`), which a live blog's timestamps do not. The short lines
+    just above that anchor (its name, a floor number, the previous post's reply and
+    quote buttons; up to six) go with it.
     """
     anchors = [i for i, f in enumerate(feats) if f.stamp and lines[i].text]
     if len(anchors) < min_records:
@@ -230,7 +232,12 @@ def _record_tail(
             runs.append([a])
     for run in runs:
         for k, a in enumerate(run):
-            if before[a] >= min_content and len(run) - k >= min_records:
+            if (
+                before[a] >= min_content
+                and len(run) - k >= min_records
+                and sum(_has_record_header(lines, feats, cf, b) for b in run[k:])
+                >= 0.6 * (len(run) - k)
+            ):
                 start = a
                 steps = 0
                 while start > 0 and steps < 6:
@@ -243,6 +250,33 @@ def _record_tail(
                     start, steps = j, steps + 1
                 return Tail(start, "records", f"{len(run) - k} timestamped records")
     return None
+
+
+def _has_record_header(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], a: int
+) -> bool:
+    """A record names its author: on the timestamp line ("作者：X 回复日期：…") or on a
+    short line right above or below it ("小熊爱吃鱼", "#2", "58字 [1033/6]"). A live
+    blog's timestamps stand between paragraphs and name nobody: not a thread."""
+    if count_han_outside_stamp(lines[a].text) >= 2:
+        return True
+    for step in (-1, 1):
+        j = a + step
+        while 0 <= j < len(lines) and not lines[j].text:
+            j += step
+        if (
+            0 <= j < len(lines)
+            and feats[j].n_chars <= 20
+            and not feats[j].stamp
+            and cf[j] in (SHORT, BAD)
+        ):
+            return True
+    return False
+
+
+def count_han_outside_stamp(text: str) -> int:
+    rest = STAMP_RE.sub("", text)
+    return sum(1 for ch in rest if "\u3400" <= ch <= "\u9fff")
 
 
 def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from zhclean.cleaners.boilerplate import BoilerplateStripper, StripperConfig, _body
+from zhclean.cleaners.boilerplate import BoilerplateStripper, StripperConfig, article_body
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
 from zhclean.document import Document
@@ -44,7 +44,9 @@ def explain(
     text = to_simplified(normalize_text(raw_text))
     lines, ex = stripper.strip(text, split_raw_lines(raw_text))
     doc = Document(source="", doc_id="", raw_text=raw_text, text=text, lines=lines)
-    doc.content_span = _body(ex.cf, ex.span) if ex.span and ex.mode != "conservative" else None
+    doc.content_span = (
+        article_body(ex.cf, ex.span) if ex.span and ex.mode != "conservative" else None
+    )
     MetadataExtractor(now=now).process(doc)
     kept = [ln.text for ln in lines if ln.kept and ln.text]
     out = [

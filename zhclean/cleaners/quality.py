@@ -26,7 +26,7 @@ _TEASER_END_RE = re.compile(r"(?:\.{3}|…{1,2}|。{3})\s*[)）\]】]?$")
 _COUNTED_RE = re.compile(r"[(（]\d{1,7}[)）]\s*$")
 # A timestamp: a date with a time of day ("12-03 09:41", "2019-05-21 22:13:05",
 # "2005年3月11日 12:12"). Comment and reply records carry one; table cells rarely do.
-_STAMP_RE = re.compile(
+STAMP_RE = re.compile(
     r"(?:\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/月]\d{1,2}日?)\s*"
     r"(?:[(（]?\s*(?:星期|周)[一二三四五六日天]\s*[)）]?\s*)?(?:上午|下午|晚上|AM|PM)?\s*\d{1,2}:\d{2}"
 )
@@ -180,7 +180,7 @@ def line_features(text: str) -> LineFeatures:
         date_only=n <= 40 and bool(_DATE_ONLY_RE.match(stripped)),
         # The page-structure features below only matter on short lines (cells, names,
         # verse, records): long paragraphs skip them.
-        stamp=n <= 60 and ":" in text and bool(_STAMP_RE.search(text)),
+        stamp=n <= 60 and ":" in text and bool(STAMP_RE.search(text)),
         n_function=n - len(_FUNCTION_RE.sub("", text)) if n <= SHORT_LINE_CHARS else 0,
         n_spaced=len(_SPACED_CLAUSE_RE.findall(text)) if " " in text and n <= 200 else 0,
         org_name=n <= 30 and bool(_ORG_SUFFIX_RE.search(stripped)),
