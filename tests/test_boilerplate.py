@@ -330,6 +330,22 @@ def test_dated_rows_inside_an_article_are_not_a_thread():
     assert all(ln.kept for ln in doc.lines)
 
 
+def test_an_announced_list_is_the_article_not_a_directory():
+    """A list of names the text announces ("名单如下：") is the article's, even when only
+    a line or two follows it; the same list with no announcement after an article is a
+    directory."""
+    names = ["市人民医院", "市图书馆", "市博物馆", "市供电公司", "市自来水公司", "市公交集团",
+             "市税务局", "市气象局", "市档案馆", "市妇幼保健院"]  # fmt: skip
+    intro = (
+        "经各单位申报、县区和系统推荐、实地考核和综合评定，拟命名以下单位为年度文明单位，名单如下："
+    )
+    page = "\n".join([ARTICLE_LINE] * 2 + [intro] + names + ["公示期为7天。", "版权所有 某某网"])
+    doc = _strip(page)
+    assert all(ln.kept for ln in doc.lines[:-1])
+    bare = _strip("\n".join([ARTICLE_LINE] * 4 + names + ["版权所有 某某网"]))
+    assert {ln.removed_by for ln in bare.lines[4:-1]} == {"tail.directory"}
+
+
 def test_a_live_blog_is_not_a_thread():
     """Timestamps between paragraphs that name nobody are the article's own entries."""
     entries = []

@@ -524,7 +524,8 @@ class BoilerplateStripper(PipelineStep):
         (bullets, teasers, separators, dates) and at long unpunctuated titles. Only
         downwards: above an article, short plain lines are menus far more often than
         content. A run of ``extend_max_list`` or more short lines with hardly any digits is
-        a list of names or titles (tables hold numbers): the block does not grow over it.
+        a list of names or titles (tables hold numbers): the block does not grow over it,
+        unless its last line announces the list ("名单如下：").
         """
 
         def plain(i: int) -> bool | None:
@@ -553,9 +554,11 @@ class BoilerplateStripper(PipelineStep):
                 grown.append(j)
             j += 1
         short = [k for k in grown if not feats[k].is_good]
-        if len(short) >= self.config.extend_max_list and sum(
-            1 for k in short if feats[k].n_digits
-        ) < 0.2 * len(short):
+        if (
+            len(short) >= self.config.extend_max_list
+            and sum(1 for k in short if feats[k].n_digits) < 0.2 * len(short)
+            and not lines[end].text.endswith(("：", ":"))
+        ):
             return start, end  # a list of names or titles, not a table: not the article's
         return start, (grown[-1] if grown else end)
 

@@ -294,6 +294,14 @@ def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int)
     return with_digits <= 0.2 and mean_han <= 16 and (orgs >= 0.3 or function <= 0.03)
 
 
+def _introduced(lines: Sequence[Line], cf: list[str], i: int) -> bool:
+    """The text right above line ``i`` announces a list ("名单如下：")."""
+    j = i - 1
+    while j >= 0 and not lines[j].text:
+        j -= 1
+    return j >= 0 and cf[j] in (GOOD, NEAR) and lines[j].text.endswith(("：", ":"))
+
+
 def _directory_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -307,7 +315,8 @@ def _directory_tail(
     Inside an article a list of names (the companies on a list, the villages of a town)
     is followed by more text; a directory of ministries or partner sites is followed by
     the footer. So a directory-shaped run is a tail only when fewer than ``min_content``
-    Han characters of good text follow it.
+    Han characters of good text follow it, and when no text right above it announces it
+    ("拟命名以下单位……名单如下：").
     """
     n = len(lines)
     after = [0] * (n + 1)
@@ -323,7 +332,12 @@ def _directory_tail(
             if lines[j].text:
                 run.append(j)
             j += 1
-        if run and _is_directory(run, feats, min_lines) and after[j] < min_content:
+        if (
+            run
+            and _is_directory(run, feats, min_lines)
+            and after[j] < min_content
+            and not _introduced(lines, cf, run[0])
+        ):
             return Tail(run[0], "directory", f"{len(run)} short names")
         i = max(j, i + 1)
     return None
