@@ -346,6 +346,27 @@ def test_an_announced_list_is_the_article_not_a_directory():
     assert {ln.removed_by for ln in bare.lines[4:-1]} == {"tail.directory"}
 
 
+def test_a_sidebar_of_headlines_never_outweighs_a_prose_article():
+    """Headline lists can read like short-line text (function characters, no
+    punctuation); the short-line reading is only for pages with little prose."""
+    sidebar = [
+        "我们的城市又一次登上了全国宜居排行榜",
+        "他在山里守了三十年的这片林子",
+        "这个夏天你一定要去看看的海边小镇",
+        "她把奶奶的老手艺做成了网红生意",
+        "为什么年轻人都爱上了逛菜市场",
+        "一碗面里藏着的是这座城的记忆",
+        "他们在废弃的工厂里办起了美术馆",
+        "我在地铁上遇见了二十年前的同桌",
+        "那些被我们忽略的街角小店",
+        "你还记得小时候的那条河吗",
+    ]
+    page = "\n".join(["首页", *([ARTICLE_LINE] * 6), "猜你也爱看", *(sidebar * 4)])
+    doc = _strip(page)
+    assert doc.extraction == "main_block"
+    assert [ln.text for ln in doc.lines if ln.kept] == [ARTICLE_LINE] * 6
+
+
 def test_a_live_blog_is_not_a_thread():
     """Timestamps between paragraphs that name nobody are the article's own entries."""
     entries = []

@@ -14,17 +14,20 @@ Order of decisions for one document:
 4. **Page structure** (:mod:`zhclean.cleaners.context`): every line gets a class from its
    own shape, then
    - a page whose text is written in short unpunctuated lines (poems, lyrics, photo
-     blogs, diaries) has that run treated as text when no larger prose block exists;
+     blogs, diaries) has that run treated as text when the page has little prose
+     (under ``narrative_max_prose`` Han) and the run is at least twice as large: link
+     lists in sidebars pass the run test too, so a real prose article always wins;
    - after the article, a repeating record structure (``tail.records``) or a directory
      of names that no article text follows (``tail.directory``) ends the article;
    - short lines take the class of their neighbours (jusText's context pass), so a
      table, a list or a heading between two parts of an article joins them.
 5. **Article block**: the best-scoring contiguous run of lines under those classes, grown
-   downwards over a few plain short lines (a signature, a closing table); lines outside
-   it go (``quality.outside_main`` or the id of an edge-scoped rule).
+   downwards over a few plain short lines (a signature, a closing table) and upwards
+   over cheap lines context made good; lines outside it go (``quality.outside_main`` or
+   the id of an edge-scoped rule).
 6. **Metadata zones**: a metadata line inside the article body (between its first and
-   last lines of text) is content, and so is one whose fields an earlier metadata line
-   already gave: a page has one date, one byline.
+   last lines of text) is content; below the body, so is one whose fields an earlier
+   metadata line already gave: a page has one date.
 7. **Fallback**: when that would leave almost nothing of a page with a substantial run
    of narrative Han text, the page is extracted conservatively: rules only, no block cut.
 
@@ -113,6 +116,7 @@ class StripperConfig:
     narrative_min_han: int = 100
     narrative_min_function: float = 0.1
     narrative_over_prose: float = 2.0
+    narrative_max_prose: int = 200
     # conservative fallback
     fallback_min_han: int = 150
     fallback_keep_share: float = 0.25
@@ -417,6 +421,8 @@ class BoilerplateStripper(PipelineStep):
         prose_han = (
             sum(f.n_han for f in feats[first[0] : first[1] + 1] if f.is_good) if first else 0
         )
+        if prose_han >= cfg.narrative_max_prose:
+            return frozenset()
         return frozenset(
             k
             for start, end, han in runs
@@ -446,7 +452,7 @@ class BoilerplateStripper(PipelineStep):
             min_function=cfg.narrative_min_function,
         )
         for start, end, han in runs:
-            if han >= cfg.narrative_over_prose * prose_han:
+            if han >= cfg.narrative_over_prose * prose_han and prose_han < cfg.narrative_max_prose:
                 mode = SHORT_LINES
                 for k in range(start, end + 1):
                     if lines[k].text:
