@@ -6,12 +6,19 @@ import re
 from collections import Counter
 from datetime import datetime
 
+from zhclean.core.simplify import to_simplified
+
 _KEEP_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]")
 
 
 def shingles(text: str, n: int = 4) -> Counter:
-    """Multiset of overlapping ``n``-character shingles of the text's ideographs/alnum."""
-    kept = "".join(_KEEP_RE.findall(text))
+    """Multiset of overlapping ``n``-character shingles of the text's ideographs/alnum.
+
+    Step 0 of the README: the text is converted to Simplified (OpenCC ``t2s``) first, so
+    a Traditional gold text and the pipeline's Simplified output compare character by
+    character.
+    """
+    kept = "".join(_KEEP_RE.findall(to_simplified(text)))
     return Counter(kept[i : i + n] for i in range(len(kept) - n + 1))
 
 

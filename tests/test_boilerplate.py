@@ -59,6 +59,7 @@ REAL_LINES = [
     ("bp.recommend", "图片图表"),
     ("bp.recommend", "栏目推荐"),
     ("bp.recommend", "友情链接"),
+    ("bp.tags", "标签："),
     ("bp.comments", "发表评论"),
     ("bp.comments", "共 11 篇评论"),
     ("bp.comments", "《播客热潮迅速蔓延 挑逗传统传媒业》已有1件评论"),
@@ -299,3 +300,127 @@ def test_punctuation_only_pieces_join_a_sentence():
         (0, "我希望能有更多的朋友关心这一个有意义的课题。□"),
         (1, "。开头的标点"),
     ]
+
+
+# -- page structure: tails, short-line articles, fallback, signals ----------------------
+
+ARTICLE_LINE = (
+    "记者从有关部门获悉，今年全省粮食总产量再创新高，农民收入稳步增长，各项工作取得明显成效。"
+)
+
+
+def test_a_thread_without_any_header_is_a_tail():
+    """No line of the replies looks like boilerplate: their repeating shape gives them away."""
+    replies = []
+    for i, reply in enumerate(
+        ["说得好。", "我们这里也一样，希望早点解决这个问题，大家都在等。", "顶", "支持"]
+    ):
+        replies += [f"网友{i}", f"12-0{i + 1} 09:4{i}", reply, "回复"]
+    doc = _strip("\n".join([ARTICLE_LINE] * 4 + replies))
+    kept = [ln.text for ln in doc.lines if ln.kept]
+    assert kept == [ARTICLE_LINE] * 4
+    assert {ln.removed_by for ln in doc.lines[4:]} == {"tail.records"}
+    assert doc.extraction == "main_block"
+
+
+def test_dated_rows_inside_an_article_are_not_a_thread():
+    """Dates without a time of day (a table, a timeline) anchor no records."""
+    rows = [x for year in range(2001, 2009) for x in (f"{year}-03-01", "获得一项奖励")]
+    doc = _strip("\n".join([ARTICLE_LINE] * 2 + rows + [ARTICLE_LINE] * 2))
+    assert all(ln.kept for ln in doc.lines)
+
+
+def test_an_announced_list_is_the_article_not_a_directory():
+    """A list of names the text announces ("名单如下：") is the article's, even when only
+    a line or two follows it; the same list with no announcement after an article is a
+    directory."""
+    names = ["市人民医院", "市图书馆", "市博物馆", "市供电公司", "市自来水公司", "市公交集团",
+             "市税务局", "市气象局", "市档案馆", "市妇幼保健院"]  # fmt: skip
+    intro = (
+        "经各单位申报、县区和系统推荐、实地考核和综合评定，拟命名以下单位为年度文明单位，名单如下："
+    )
+    page = "\n".join([ARTICLE_LINE] * 2 + [intro] + names + ["公示期为7天。", "版权所有 某某网"])
+    doc = _strip(page)
+    assert all(ln.kept for ln in doc.lines[:-1])
+    bare = _strip("\n".join([ARTICLE_LINE] * 4 + names + ["版权所有 某某网"]))
+    assert {ln.removed_by for ln in bare.lines[4:-1]} == {"tail.directory"}
+
+
+def test_a_sidebar_of_headlines_never_outweighs_a_prose_article():
+    """Headline lists can read like short-line text (function characters, no
+    punctuation); the short-line reading is only for pages with little prose."""
+    sidebar = [
+        "我们的城市又一次登上了全国宜居排行榜",
+        "他在山里守了三十年的这片林子",
+        "这个夏天你一定要去看看的海边小镇",
+        "她把奶奶的老手艺做成了网红生意",
+        "为什么年轻人都爱上了逛菜市场",
+        "一碗面里藏着的是这座城的记忆",
+        "他们在废弃的工厂里办起了美术馆",
+        "我在地铁上遇见了二十年前的同桌",
+        "那些被我们忽略的街角小店",
+        "你还记得小时候的那条河吗",
+    ]
+    page = "\n".join(["首页", *([ARTICLE_LINE] * 6), "猜你也爱看", *(sidebar * 4)])
+    doc = _strip(page)
+    assert doc.extraction == "main_block"
+    assert [ln.text for ln in doc.lines if ln.kept] == [ARTICLE_LINE] * 6
+
+
+def test_a_live_blog_is_not_a_thread():
+    """Timestamps between paragraphs that name nobody are the article's own entries."""
+    entries = []
+    for i in range(5):
+        entries += [f"2021-08-05 0{i + 8}:15", ARTICLE_LINE]
+    doc = _strip("\n".join([ARTICLE_LINE] * 2 + entries))
+    assert not any((ln.removed_by or "").startswith("tail.") for ln in doc.lines)
+    assert sum(1 for ln in doc.lines if ln.kept and ln.text == ARTICLE_LINE) == 7
+
+
+def test_dated_diary_falls_back_to_a_conservative_extraction():
+    """Nothing here looks like prose or like a short-line article (every line holds
+    digits), yet it is a real text: rather than emptying it, keep what no rule removed."""
+    lines = [
+        "山居日记 - 老周的小站",
+        "首页",
+        "3月2日 晴 早上去菜场买了两斤青菜 回家熬了一锅白粥",
+        "3月3日 阴 院子里的桃树冒出了花苞 小孙女数了半天也没数清",
+        "3月4日 小雨 一整天没出门 把去年的旧书重新翻了一遍",
+        "3月5日 晴 和老李去河边钓鱼 他钓了三条 我一条也没有",
+        "3月6日 多云 修好了漏水的水龙头 自己觉得很有成就感",
+        "3月7日 晴 女儿打电话来说五一回家 老伴高兴得睡不着",
+        "3月8日 晴 给桃树浇了水 花开了两朵 拍了照片发给女儿",
+        "3月9日 阴 下午去村口的小卖部买盐 遇见多年不见的老同学",
+        "Copyright © 2009-2012",
+    ]
+    doc = _strip("\n".join(lines))
+    assert doc.extraction == "conservative"
+    assert all(ln.kept for ln in doc.lines[2:10])
+    assert doc.lines[1].removed_by == "bp.site_furniture"  # the rules still apply
+    assert doc.confidence <= 0.3
+
+
+def test_document_signals():
+    menu = "\n".join(["首页", "新闻", "体育", "财经"])
+    doc = _strip(f"{menu}\n" + "\n".join([ARTICLE_LINE] * 6) + "\n关于我们")
+    assert doc.extraction == "main_block"
+    total = sum(len(t) for t in ["首页", "新闻", "体育", "财经", "关于我们"]) + 6 * len(
+        ARTICLE_LINE
+    )
+    assert doc.removed_share == round(12 / total, 4)
+    assert 0.9 <= doc.confidence <= 1.0
+    empty = _strip("\n".join(["首页", "新闻", "体育"]))
+    assert (empty.extraction, empty.removed_share, empty.confidence) == ("empty", 1.0, 0.0)
+
+
+def test_explain_reports_every_line_with_its_decision():
+    from zhclean.run.explain import explain
+
+    report = explain("首页\n" + "\n".join([ARTICLE_LINE] * 3) + "\n版权所有 某某网")
+    head, _, table = report.partition("\n\n")
+    assert head.startswith("extraction main_block")
+    rows = table.splitlines()[1:]
+    assert len(rows) == 5
+    assert rows[0].split()[1:3] == ["-", "bp.site_furniture"]
+    assert rows[1].split()[1:3] == ["+", "in"]
+    assert rows[4].split()[1:3] == ["-", "bp.copyright"]

@@ -103,7 +103,11 @@ def test_seed_metadata():
     assert (seed001.published_at, seed001.source_name) == (datetime(2010, 10, 22), "国家民委网站")
     seed003 = _meta(seed_text("003"))
     assert seed003.published_at == datetime(2008, 9, 23)
-    assert "二00八年九月二十三日" not in seed003.text
+    # The notice's closing date, below its last paragraph, is metadata. The same date
+    # under the cover letter, inside the body (the implementing rules follow it), stays:
+    # a date line is metadata only at the edges of the article.
+    assert seed003.text.count("二00八年九月二十三日") == 1
+    assert not seed003.text.endswith("二00八年九月二十三日")
 
 
 def test_dates_in_related_lists_are_ignored():
@@ -111,3 +115,28 @@ def test_dates_in_related_lists_are_ignored():
         f"标题在这里\n{ARTICLE}相关报道\n为同门兄弟途胜让路 现代集团叫停狮跑上市活动\n2005-07-13 09:00:04"
     )
     assert doc.published_at is None
+
+
+def test_metadata_lines_inside_the_body_are_content():
+    """A date line is metadata above or below the article, not inside it: the dates of a
+    timeline stay in the text and the page's date comes from its header."""
+    timeline = "\n".join(
+        f"{y}-05-0{i}\n那一年发生了一件值得记住的事情" for i, y in enumerate(range(2001, 2006), 1)
+    )
+    doc = _meta(f"标题在这里\n发布时间：2022-01-05\n{ARTICLE}{timeline}\n{ARTICLE}")
+    assert doc.published_at == datetime(2022, 1, 5)
+    for y in range(2001, 2006):
+        assert f"{y}-05-0" in doc.text
+    assert [r for r, _ in doc.removed if r.startswith("meta.")] == ["meta.dateline"]
+
+
+def test_a_page_has_one_date_the_header_wins_over_the_closing_date():
+    """A notice's closing date below the article is metadata (footer zone); when the
+    header gives a date too, the header's is the page's date."""
+    closing = "某某市人民政府\n2022年1月27日"
+    without = _meta(f"关于做好防汛工作的通知\n{ARTICLE}{closing}")
+    assert without.published_at == datetime(2022, 1, 27)
+    assert "2022年1月27日" not in without.text
+    assert without.text.endswith("某某市人民政府")
+    with_header = _meta(f"关于做好防汛工作的通知\n发布日期：2022-01-28\n{ARTICLE}{closing}")
+    assert with_header.published_at == datetime(2022, 1, 28)

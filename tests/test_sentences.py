@@ -25,6 +25,7 @@ def test_golden_file_covers_every_rule():
     rules = {c["rule"] for c in GOLDEN}
     for needed in ("terminator_run", "ascii_qe", "dot_full_stop", "fullwidth_dot", "ellipsis_pause",
                    "ellipsis_new_sentence", "quote_end", "quote_continuation", "quote_inside", "bracket",
+                   "quote_attribution", "quote_new_attribution",
                    "decimal", "version", "domain", "url", "email", "abbreviation", "list_marker",
                    "semicolon", "newline", "traditional", "unbalanced"):  # fmt: skip
         assert needed in rules, needed

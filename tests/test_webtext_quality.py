@@ -36,7 +36,7 @@ def dev_result(webtext_dev, dev_run):
 def test_content_targets(dev_result):
     m = dev_result.macro()
     assert m["pages"] == 34
-    assert m["f1"] >= 0.95, m
+    assert m["f1"] >= 0.97, m
     assert m["recall"] >= 0.97, m
     # and well above the reference extractors of the README (no cleaning 0.819, trafilatura 0.897)
     assert m["precision"] >= 0.95, m
@@ -58,6 +58,8 @@ def test_metric_matches_readme_definition():
     p, r, _ = content_prf("一二三四，五六", "一二三四五六七八")
     assert (p, r) == (1.0, 3 / 5)  # punctuation dropped; shingles are a multiset
     assert content_prf("", "一二三四") == (0.0, 0.0, 0.0)
+    # step 0: both sides in Simplified, so Traditional gold matches Simplified output
+    assert content_prf("国家发展改革", "國家發展改革") == (1.0, 1.0, 1.0)
 
 
 def test_every_dev_page_passes_validation(dev_run):

@@ -11,8 +11,29 @@ Order of decisions for one document:
 2. **Title**: the first kept line, when it is a heading, is the title; copies of it in
    the body go (``title.repeat``).
 3. **Repeated lines**: lines that recur in many documents of the group (``repeat.corpus``).
-4. **Main block**: the densest contiguous run of prose; lines outside it go
-   (``quality.outside_main`` or the id of an edge-scoped rule).
+4. **Page structure** (:mod:`zhclean.cleaners.context`): every line gets a class from its
+   own shape, then
+   - a page whose text is written in short unpunctuated lines (poems, lyrics, photo
+     blogs, diaries) has that run treated as text when the page has little prose
+     (under ``narrative_max_prose`` Han) and the run is at least twice as large: link
+     lists in sidebars pass the run test too, so a real prose article always wins;
+   - after the article, a repeating record structure (``tail.records``) or a directory
+     of names that no article text follows (``tail.directory``) ends the article;
+   - short lines take the class of their neighbours (jusText's context pass), so a
+     table, a list or a heading between two parts of an article joins them.
+5. **Article block**: the best-scoring contiguous run of lines under those classes, grown
+   downwards over a few plain short lines (a signature, a closing table) and upwards
+   over cheap lines context made good; lines outside it go (``quality.outside_main`` or
+   the id of an edge-scoped rule).
+6. **Metadata zones**: a metadata line inside the article body (between its first and
+   last lines of text) is content; below the body, so is one whose fields an earlier
+   metadata line already gave: a page has one date.
+7. **Fallback**: when that would leave almost nothing of a page with a substantial run
+   of narrative Han text, the page is extracted conservatively: rules only, no block cut.
+
+The document records how it was extracted and how sure the stripper is
+(:attr:`Document.extraction`, :attr:`Document.removed_share`, :attr:`Document.confidence`;
+see :func:`confidence`).
 """
 
 from __future__ import annotations
@@ -20,6 +41,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from zhclean.cleaners.context import (
+    BAD,
+    GOOD,
+    SHORT,
+    Tail,
+    context_free_classes,
+    find_tail,
+    is_heading,
+    is_meta,
+    narrative_runs,
+    smooth,
+    text_runs,
+)
 from zhclean.cleaners.quality import LineFeatures, block_weight, line_features
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
@@ -28,6 +62,14 @@ from zhclean.core.record import OUTSIDE_MAIN, TITLE_HEADING, TITLE_REPEAT, Docum
 from zhclean.core.step import Step
 
 REPEAT_CORPUS = "repeat.corpus"
+TAIL_RECORDS = "tail.records"
+TAIL_DIRECTORY = "tail.directory"
+
+# Values of Document.extraction.
+MAIN_BLOCK = "main_block"
+SHORT_LINES = "short_lines"
+CONSERVATIVE = "conservative"
+EMPTY = "empty"
 
 # Rule ids the stripper itself assigns, with their reasons (rules from the data file
 # carry their own).
@@ -36,6 +78,8 @@ BUILTIN_REASONS = {
     TITLE_REPEAT: "a copy of the title inside the body repeats the heading",
     REPEAT_CORPUS: "the line recurs in many documents of the same source group (site template)",
     OUTSIDE_MAIN: "the line lies outside the page's main content block (navigation, footers, sidebars)",
+    TAIL_RECORDS: "a repeating record structure after the article (name, timestamp, reply) is a comment thread",
+    TAIL_DIRECTORY: "a long run of short names that no article text follows is a link directory, not content",
 }
 
 _BARE_LABEL_RE = re.compile(
@@ -59,6 +103,20 @@ class StripperConfig:
     title_max_chars: int = 100
     removed_weight: float = -2.0
     extend_max_chars: int = 20
+    extend_max_list: int = 6
+    # tails after the article
+    tail_min_records: int = 3
+    record_max_gap: int = 12
+    directory_min_lines: int = 8
+    # short-line articles
+    narrative_min_lines: int = 8
+    narrative_min_han: int = 100
+    narrative_min_function: float = 0.1
+    narrative_over_prose: float = 2.0
+    narrative_max_prose: int = 200
+    # conservative fallback
+    fallback_min_han: int = 150
+    fallback_keep_share: float = 0.25
 
 
 def _is_heading(f: LineFeatures, text: str) -> bool:
@@ -82,6 +140,27 @@ def _is_affix(head: str, part: str) -> bool:
     if head.endswith(part) and len(head) > len(part):
         return head[-len(part) - 1] in _AFFIX_SEPARATORS
     return False
+
+
+def article_body(cf: list[str], span: tuple[int, int]) -> tuple[int, int]:
+    """First and last line of running text (context-free good) in the block ``span``."""
+    start, end = span
+    goods = [i for i in range(start, end + 1) if cf[i] == GOOD]
+    return (goods[0], goods[-1]) if goods else (start, end)
+
+
+def _cell_like(f: LineFeatures) -> bool:
+    """A table cell: very short, a date, or mostly digits."""
+    if f.n_separators or f.bullet or f.teaser or f.counted:
+        return False
+    return f.n_chars <= 12 or f.date_only or (f.n_chars <= 30 and f.n_digits >= 0.3 * f.n_chars)
+
+
+def _next_is(cls: list[str], lines: list[Line], i: int, n: int, wanted: str) -> bool:
+    j = i + 1
+    while j < n and not lines[j].text:
+        j += 1
+    return j < n and cls[j] == wanted
 
 
 def _max_subarray(weights: list[float]) -> tuple[int, int] | None:
@@ -118,8 +197,13 @@ class BoilerplateStripper(Step):
 
     # -- phase 1: rules ---------------------------------------------------------------
 
-    def _apply_rules(self, lines: list[Line], feats: list[LineFeatures]) -> dict[int, str]:
-        """Mark lines matched by rules; return edge-scoped matches (applied later)."""
+    def _apply_rules(
+        self, lines: list[Line], feats: list[LineFeatures], protected: frozenset[int] = frozenset()
+    ) -> dict[int, str]:
+        """Mark lines matched by rules; return edge-scoped matches (applied later).
+
+        ``protected`` lines (a short-line article) are never swallowed by a link block.
+        """
         edge: dict[int, str] = {}
         good_chars = 0
         n = len(lines)
@@ -161,7 +245,7 @@ class BoilerplateStripper(Step):
             i += span
             if rule.kind == "block":
                 before_article = good_chars < self.config.tail_min_content_chars
-                i = self._consume_block(lines, feats, i, rule.id, before_article)
+                i = self._consume_block(lines, feats, i, rule.id, before_article, protected)
         return edge
 
     def _match_labelled(self, lines: list[Line], i: int):
@@ -193,6 +277,7 @@ class BoilerplateStripper(Step):
         i: int,
         rule_id: str,
         before_article: bool,
+        protected: frozenset[int] = frozenset(),
     ) -> int:
         """Remove the link-title lines that follow a block header; return the next index.
 
@@ -220,7 +305,7 @@ class BoilerplateStripper(Step):
                     lines[k].fields = meta.fields
                 i += span
                 continue
-            if not (f.is_link_like and not f.is_prose):
+            if not (f.is_link_like and not f.is_prose) or i in protected:
                 return i
             if lines[i].kept:
                 lines[i].removed_by = rule_id
@@ -277,27 +362,159 @@ class BoilerplateStripper(Step):
             if count >= needed:
                 line.removed_by = REPEAT_CORPUS
 
-    # -- phase 4: main block -------------------------------------------------------------
+    # -- phase 4: page structure and the article block ---------------------------------
 
-    def _mark_outside_main(
-        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str]
-    ) -> tuple[int, int] | None:
+    def _weights(
+        self,
+        lines: list[Line],
+        feats: list[LineFeatures],
+        edge: dict[int, str],
+        cf: list[str] | None = None,
+        final: list[str] | None = None,
+    ) -> list[float]:
+        """Line weights for the block search.
+
+        Prose counts by its size; link-like lines and lines a rule removed cost. With
+        classes (after the context pass), a short line that context puts inside the
+        article costs almost nothing when it is shaped like a table cell or a section
+        heading, so that a table or a heading joins two parts of an article; a line
+        shaped like a headline keeps its cost even there, so that a list of related
+        headlines still separates the article from whatever follows it.
+        """
         weights = []
+        n = len(lines)
         for i, line in enumerate(lines):
+            f = feats[i]
             if not line.text:
                 weights.append(0.0)
+            elif cf is not None and cf[i] == GOOD:
+                weights.append(float(f.n_content))
+            elif final is not None and cf is not None and final[i] == GOOD:
+                if _cell_like(f) or (is_heading(f) and _next_is(cf, lines, i, n, GOOD)):
+                    weights.append(-0.2)
+                else:
+                    weights.append(block_weight(f))
             elif not line.kept or i in edge:
                 weights.append(self.config.removed_weight)
+            elif cf is not None and cf[i] == BAD:
+                weights.append(-2.0 - min(f.n_content, 30) / 10)  # a link or record shape
+            elif final is not None:
+                weights.append(min(block_weight(f), -1.0))  # context says: not the article
             else:
-                weights.append(block_weight(feats[i]))
-        span = _max_subarray(weights)
+                weights.append(block_weight(f))
+        return weights
+
+    def _short_line_article(self, lines: list[Line], feats: list[LineFeatures]) -> frozenset[int]:
+        """Lines of short-line runs that outweigh the page's prose (before any rule)."""
+        cfg = self.config
+        runs = narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+        )
+        if not runs:
+            return frozenset()
+        weights = [block_weight(f) for f in feats]
+        first = _max_subarray(weights)
+        prose_han = (
+            sum(f.n_han for f in feats[first[0] : first[1] + 1] if f.is_good) if first else 0
+        )
+        if prose_han >= cfg.narrative_max_prose:
+            return frozenset()
+        return frozenset(
+            k
+            for start, end, han in runs
+            if han >= cfg.narrative_over_prose * prose_han
+            for k in range(start, end + 1)
+        )
+
+    def _locate(
+        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str]
+    ) -> Extraction:
+        """Classes, tails, short-line mode and the article block; marks nothing yet."""
+        cfg = self.config
+        n = len(lines)
+        cf = context_free_classes(lines, feats, edge)
+        mode = MAIN_BLOCK
+        first = _max_subarray(self._weights(lines, feats, edge))
+        prose_han = (
+            sum(feats[i].n_han for i in range(first[0], first[1] + 1) if cf[i] == GOOD)
+            if first
+            else 0
+        )
+        runs = narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+        )
+        for start, end, han in runs:
+            if han >= cfg.narrative_over_prose * prose_han and prose_han < cfg.narrative_max_prose:
+                mode = SHORT_LINES
+                for k in range(start, end + 1):
+                    if lines[k].text:
+                        cf[k] = GOOD
+        tail = find_tail(
+            lines,
+            feats,
+            cf,
+            min_content=cfg.tail_min_content_chars,
+            min_records=cfg.tail_min_records,
+            max_gap=cfg.record_max_gap,
+            directory_min_lines=cfg.directory_min_lines,
+        )
+        if tail is not None:
+            for k in range(tail.start, n):
+                if lines[k].text:
+                    cf[k] = BAD
+        final = smooth(cf, feats, lines)
+        weights = self._weights(lines, feats, edge, cf, final)
+        if tail is not None:
+            for k in range(tail.start, n):
+                weights[k] = min(weights[k], cfg.removed_weight) if lines[k].text else 0.0
+        return Extraction(mode, cf, final, weights, tail, runs, prose_han)
+
+    def _mark_outside_main(
+        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str], ex: Extraction
+    ) -> tuple[int, int] | None:
+        n = len(lines)
+        if ex.tail is not None:
+            rule = TAIL_RECORDS if ex.tail.kind == "records" else TAIL_DIRECTORY
+            for k in range(ex.tail.start, n):
+                if lines[k].text and (lines[k].kept or k in edge):
+                    lines[k].removed_by = rule
+        span = _max_subarray(ex.weights)
         if span is not None:
             span = self._extend(lines, feats, edge, span)
-        start, end = span if span else (len(lines), len(lines))
+            span = self._extend_up(lines, ex, span)
+        start, end = span if span else (n, n)
         for i, line in enumerate(lines):
             if line.kept and line.text and not start <= i <= end:
                 line.removed_by = edge.get(i, OUTSIDE_MAIN)
         return span
+
+    @staticmethod
+    def _extend_up(lines: list[Line], ex: Extraction, span: tuple[int, int]) -> tuple[int, int]:
+        """Grow the block upwards over lines context made good that cost almost nothing
+        (the first lines of a poem and the heading under them): the block search cannot
+        start on a line with a cost, however small. The new first line must be text by
+        its own shape (near-good), never a lone heading or cell: above an article, short
+        plain lines are menus far more often than content."""
+        start, end = span
+        j, top = start - 1, start
+        while j >= 0:
+            if not lines[j].text:
+                j -= 1
+                continue
+            if ex.final[j] != GOOD or ex.weights[j] < -1.0:
+                break
+            if ex.cf[j] != SHORT:
+                top = j  # the block may start on a line of text, not on a heading or cell
+            j -= 1
+        return top, end
 
     def _extend(
         self,
@@ -308,9 +525,13 @@ class BoilerplateStripper(Step):
     ) -> tuple[int, int]:
         """Grow the block downwards over plain short lines: a table, a signature.
 
-        Growth stops at anything a rule flagged, at link-list shapes (bullets, teasers,
-        separators, dates) and at long unpunctuated titles. Only downwards: above an
-        article, short plain lines are menus far more often than content.
+        Growth passes over metadata lines (the metadata zones decide about them). It
+        stops at anything else a rule flagged (a tail included), at link-list shapes
+        (bullets, teasers, separators, dates) and at long unpunctuated titles. Only
+        downwards: above an article, short plain lines are menus far more often than
+        content. A run of ``extend_max_list`` or more short lines with hardly any digits is
+        a list of names or titles (tables hold numbers): the block does not grow over it,
+        unless its last line announces the list ("名单如下：").
         """
 
         def plain(i: int) -> bool | None:
@@ -319,6 +540,8 @@ class BoilerplateStripper(Step):
                 return None  # blank: look further
             if line.removed_by == REPEAT_CORPUS and f.n_content <= 3:
                 return None  # a number repeated across pages ("16"): neither stop nor keep
+            if is_meta(line):
+                return None  # a closing byline or date: the metadata zones decide
             if not line.kept or i in edge:
                 return False
             if f.is_good:
@@ -331,24 +554,126 @@ class BoilerplateStripper(Step):
 
         start, end = span
         j = end + 1
+        grown: list[int] = []
         while j < len(lines) and (ok := plain(j)) is not False:
             if ok:
-                end = j
+                grown.append(j)
             j += 1
-        return start, end
+        short = [k for k in grown if not feats[k].is_good]
+        if (
+            len(short) >= self.config.extend_max_list
+            and sum(1 for k in short if feats[k].n_digits) < 0.2 * len(short)
+            and not lines[end].text.endswith(("：", ":"))
+        ):
+            return start, end  # a list of names or titles, not a table: not the article's
+        return start, (grown[-1] if grown else end)
 
-    def process(self, doc: Document) -> None:
-        texts = doc.text.split("\n")
-        raw_lines = split_lines(doc.raw_text)
-        if len(raw_lines) != len(texts):
+    # -- phase 5: metadata zones ---------------------------------------------------------
+
+    @staticmethod
+    def _resolve_meta_zones(lines: list[Line], cf: list[str], span: tuple[int, int]) -> int:
+        """Give metadata lines inside the article back to the text; return how many.
+
+        The article's body runs from its first to its last line of running text
+        (context-free good). A metadata line strictly inside it is content (a date in a
+        table, a source line in a quotation). Above the body (the header zone) metadata
+        lines stay metadata: a byline may take several lines. Below it (the footer zone)
+        a line is metadata only if it gives a field no earlier metadata line gave: a page
+        has one date, so a notice's closing date is text when the header gave the date.
+        """
+        first_good, last_good = article_body(cf, span)
+        restored = 0
+        taken: set[str] = set()
+        for i, line in enumerate(lines):
+            if not is_meta(line):
+                continue
+            keys = set(line.fields or {}) or {line.removed_by or ""}
+            in_body = first_good < i < last_good
+            in_footer = last_good < i <= span[1]
+            if in_body or (in_footer and keys <= taken):
+                line.removed_by = None
+                line.fields = None
+                restored += 1
+            else:
+                taken |= keys
+        return restored
+
+    # -- phase 6: fallback -----------------------------------------------------------------
+
+    def _narrative_han(self, lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> int:
+        """Han characters in the page's largest run of narrative text: the prose block,
+        a run of text-shaped lines, or a run of short lines with function characters."""
+        loose = narrative_runs(
+            lines,
+            feats,
+            min_lines=4,
+            min_han=self.config.fallback_min_han,
+            min_function=0.5 * self.config.narrative_min_function,
+        )
+        return max(
+            [ex.prose_han, text_runs(lines, feats, ex.cf)] + [han for _, _, han in loose + ex.runs]
+        )
+
+    @staticmethod
+    def _conservative(lines: list[Line]) -> None:
+        """Rules only, no block cut: undo every structural removal."""
+        for line in lines:
+            if line.removed_by in (OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY):
+                line.removed_by = None
+
+    # -- the step --------------------------------------------------------------------------
+
+    def strip(
+        self, text: str, raw_lines: list[str] | None = None, group: str = ""
+    ) -> tuple[list[Line], Extraction]:
+        """Decide every line of ``text``; return the lines and how the page was read."""
+        texts = text.split("\n")
+        if raw_lines is not None and len(raw_lines) != len(texts):
             raw_lines = None
         lines = [Line(t.strip()) for t in texts]
         feats = [line_features(ln.text) for ln in lines]
-        edge = self._apply_rules(lines, feats)
+        edge = self._apply_rules(lines, feats, self._short_line_article(lines, feats))
         self._mark_title(lines, feats)
-        self._mark_repeats(lines, feats, raw_lines, doc.group)
-        doc.content_span = self._mark_outside_main(lines, feats, edge)
+        self._mark_repeats(lines, feats, raw_lines, group)
+        ex = self._locate(lines, feats, edge)
+        ex.span = self._mark_outside_main(lines, feats, edge, ex)
+        if ex.span is not None:
+            ex.meta_restored = self._resolve_meta_zones(lines, ex.cf, ex.span)
+        if ex.mode == SHORT_LINES and not any(
+            ex.span and start <= ex.span[1] and end >= ex.span[0] for start, end, _ in ex.runs
+        ):
+            ex.mode = MAIN_BLOCK  # the short-line run is not what the block kept
+        kept_han = sum(f.n_han for ln, f in zip(lines, feats, strict=True) if ln.kept and ln.text)
+        narrative = self._narrative_han(lines, feats, ex)
+        cfg = self.config
+        if narrative >= cfg.fallback_min_han and kept_han < cfg.fallback_keep_share * narrative:
+            self._conservative(lines)
+            ex.mode = CONSERVATIVE
+        total = sum(len(ln.text) for ln in lines)
+        kept = sum(len(ln.text) for ln in lines if ln.kept)
+        if not kept:
+            ex.mode = EMPTY
+        ex.removed_share = 1.0 - kept / total if total else 0.0
+        ex.confidence = confidence(lines, feats, ex)
+        return lines, ex
+
+    def process(self, doc: Document) -> None:
+        lines, ex = self.strip(doc.text, split_lines(doc.raw_text), doc.group)
         doc.lines = lines
+        # The metadata extractor reads the header above the body and the footer below it.
+        doc.content_span = (
+            article_body(ex.cf, ex.span)
+            if ex.span is not None and ex.mode != CONSERVATIVE
+            else None
+        )
+        doc.extraction = ex.mode
+        doc.removed_share = round(ex.removed_share, 4)
+        doc.confidence = round(ex.confidence, 3)
+        self.count(f"extraction.{ex.mode}")
+        if ex.tail is not None:
+            self.count(f"tail.{ex.tail.kind}")
+        if ex.meta_restored:
+            self.count("meta_lines_kept_as_content", ex.meta_restored)
         for line in lines:
             if line.removed_by and line.removed_by != TITLE_HEADING:
                 self.count(f"removed_lines.{line.removed_by}")
@@ -365,3 +690,57 @@ class BoilerplateStripper(Step):
                 "link lists or metadata",
                 f"{removed} lines removed",
             )
+
+
+@dataclass
+class Extraction:
+    """How the stripper read one page: classes, tail, mode, block and its signals."""
+
+    mode: str
+    cf: list[str]  # context-free class per line ("" for blank lines)
+    final: list[str]  # class after the context pass
+    weights: list[float]
+    tail: Tail | None
+    runs: list[tuple[int, int, int]]  # short-line runs (start, end, Han)
+    prose_han: int  # Han of good lines in the best context-free prose block
+    span: tuple[int, int] | None = None
+    meta_restored: int = 0
+    removed_share: float = 0.0
+    confidence: float = 0.0
+
+
+def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> float:
+    """How sure the stripper is that the kept text is the page's article, in [0, 1].
+
+    The product of four factors, each in [0, 1]:
+
+    - **mode**: 1.0 for ``main_block``, 0.8 for ``short_lines`` (the text has no
+      punctuation to confirm it), 0.3 for ``conservative`` (no block was cut, so the
+      page furniture the rules do not know is still in), 0 for ``empty``;
+    - **prose**: the share of the kept characters that lie on lines of running text
+      (context-free good), mapped to 0.5 + 0.5 * share: a table or a list of short lines
+      is less certain than paragraphs;
+    - **margin**: 1 - 0.5 * r, where r (capped at 1) is the score of the best block left
+      outside the kept one divided by the kept block's score: a second candidate almost
+      as strong as the chosen one means the choice could have gone the other way;
+    - **size**: min(1, kept Han / 200): a few dozen characters are easy to get wrong.
+    """
+    mode = {MAIN_BLOCK: 1.0, SHORT_LINES: 0.8, CONSERVATIVE: 0.3}.get(ex.mode, 0.0)
+    if not mode:
+        return 0.0
+    kept = [(ln, f, c) for ln, f, c in zip(lines, feats, ex.cf, strict=True) if ln.kept and ln.text]
+    kept_chars = sum(len(ln.text) for ln, _, _ in kept)
+    if not kept_chars:
+        return 0.0
+    prose = 0.5 + 0.5 * sum(len(ln.text) for ln, _, c in kept if c == GOOD) / kept_chars
+    margin = 1.0
+    if ex.span is not None and ex.mode != CONSERVATIVE:
+        start, end = ex.span
+        inside = sum(ex.weights[start : end + 1])
+        outside = [w if not start <= i <= end else -1e9 for i, w in enumerate(ex.weights)]
+        other = _max_subarray(outside)
+        if other is not None and inside > 0:
+            rival = sum(ex.weights[other[0] : other[1] + 1])
+            margin = 1.0 - 0.5 * min(1.0, max(0.0, rival) / inside)
+    size = min(1.0, sum(f.n_han for _, f, _ in kept) / 200)
+    return mode * prose * margin * size

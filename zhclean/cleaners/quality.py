@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zhclean.core.chars import count_han
+from zhclean.core.chars import HAN_RANGES, count_han
 
 _ALNUM_RUN_RE = re.compile(r"[A-Za-z0-9]+")
 _TERMINAL = frozenset("。！？!?….；;")
@@ -22,6 +22,32 @@ _BULLET_RE = re.compile(r"^(?:[·•●◆◇■□▪▫►▶➤→\-*]|\d{1,2
 _TEASER_END_RE = re.compile(r"(?:\.{3}|…{1,2}|。{3})\s*[)）\]】]?$")
 # "(5451)" after a title: a view/comment count, the mark of a ranking list.
 _COUNTED_RE = re.compile(r"[(（]\d{1,7}[)）]\s*$")
+# A timestamp: a date with a time of day ("12-03 09:41", "2019-05-21 22:13:05",
+# "2005年3月11日 12:12"). Comment and reply records carry one; table cells rarely do.
+STAMP_RE = re.compile(
+    r"(?:\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/月]\d{1,2}日?)\s*"
+    r"(?:[(（]?\s*(?:星期|周)[一二三四五六日天]\s*[)）]?\s*)?(?:上午|下午|晚上|AM|PM)?\s*\d{1,2}:\d{2}"
+)
+# Function characters of running Chinese text (particles, pronouns, prepositions, copulas).
+# Narrative lines are full of them; names, menus and link directories are not
+# (the idea of jusText's stopword density, at character level).
+FUNCTION_CHARS = (
+    "的了是在我你他她它们这那就也都很和与而及其把被让给从对向为以但却又还所如么吗呢吧啊呀着过说有不"
+)
+_FUNCTION_RE = re.compile(f"[{FUNCTION_CHARS}]")
+_DIGIT_RE = re.compile("[0-9]")
+# Lines longer than this are never cells, names, verse or records.
+SHORT_LINE_CHARS = 80
+# How organisation and site names end: a list of them is a directory, not an article.
+_ORG_SUFFIX_RE = re.compile(
+    r"(?:部|委|局|署|厅|办|院|会|所|馆|站|社|报|台|网|在线|中心|集团|公司|银行|大学|学院|学校|"
+    r"学系|系|协会|联会|学会|基金会|研究院|研究所|委员会|政府|门户|医院|频道|论坛|博物馆|图书馆)$"
+)
+# "时间：", "点击：", "主办：": a field label. Two or more on a line make a record of
+# fields (a post header, a footer), not a sentence, however many colons it has.
+_LABEL_RE = re.compile(f"[{HAN_RANGES}]{{2,4}}\\s*[:：]")
+# Han, a space, Han: where a clause break stands in text written without punctuation.
+_SPACED_CLAUSE_RE = re.compile(f"[{HAN_RANGES}]\\s+(?=[{HAN_RANGES}])")
 _DATE_ONLY_RE = re.compile(
     r"^[\[(（]?\s*(?:\d{2,4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/月]\d{1,2}日?)"
     r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*[\])）]?$"
@@ -40,11 +66,37 @@ class LineFeatures:
     teaser: bool
     counted: bool
     date_only: bool
+    stamp: bool = False
+    n_function: int = 0
+    n_spaced: int = 0
+    org_name: bool = False
+    n_digits: int = 0
+    n_labels: int = 0
 
     @property
     def n_content(self) -> int:
         """Han characters plus ASCII letters and digits: what the text is made of."""
         return self.n_han + self.n_alnum
+
+    @property
+    def function_density(self) -> float:
+        """Share of the line's Han characters that are function characters."""
+        return self.n_function / self.n_han if self.n_han else 0.0
+
+    @property
+    def is_field_record(self) -> bool:
+        """Two or more "label：value" fields and no sentence punctuation."""
+        return (
+            self.n_labels >= 2 and not self.ends_terminal and self.n_clause_punct <= self.n_labels
+        )
+
+    @property
+    def is_spaced_prose(self) -> bool:
+        """Clauses separated by spaces instead of punctuation (photo blogs, diaries,
+        lyrics, often Traditional): long Han segments, not a row of menu words."""
+        if self.n_spaced < 1 or self.n_han < 10 or self.n_clause_punct > 1:
+            return False
+        return self.n_han / (self.n_spaced + 1) >= 5
 
     @property
     def is_prose(self) -> bool:
@@ -124,6 +176,14 @@ def line_features(text: str) -> LineFeatures:
         teaser=teaser,
         counted=bool(_COUNTED_RE.search(tail)),
         date_only=n <= 40 and bool(_DATE_ONLY_RE.match(stripped)),
+        # The page-structure features below only matter on short lines (cells, names,
+        # verse, records): long paragraphs skip them.
+        stamp=n <= 60 and ":" in text and bool(STAMP_RE.search(text)),
+        n_function=n - len(_FUNCTION_RE.sub("", text)) if n <= SHORT_LINE_CHARS else 0,
+        n_spaced=len(_SPACED_CLAUSE_RE.findall(text)) if " " in text and n <= 200 else 0,
+        org_name=n <= 30 and bool(_ORG_SUFFIX_RE.search(stripped)),
+        n_digits=len(_DIGIT_RE.findall(text)) if n <= SHORT_LINE_CHARS else 0,
+        n_labels=len(_LABEL_RE.findall(text)) if n <= 120 and ("：" in text or ":" in text) else 0,
     )
 
 

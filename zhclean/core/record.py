@@ -98,7 +98,15 @@ class Document:
     source_name: str | None = None
     author: str | None = None
     lines: list[Line] = field(default_factory=list)
+    # the article body: first and last line of running text in the kept block
     content_span: tuple[int, int] | None = None
+    # How the boilerplate stripper read the page (see zhclean.cleaners.boilerplate):
+    # extraction: "main_block" | "short_lines" | "conservative" | "empty"
+    extraction: str | None = None
+    # removed characters / characters of the non-blank lines (after normalization + t2s)
+    removed_share: float | None = None
+    # in [0, 1]: how sure the stripper is that the text is the page's article
+    confidence: float | None = None
     removed: list[tuple[str, str]] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from zhclean.cleaners.boilerplate import BoilerplateStripper
+from zhclean.cleaners.boilerplate import BoilerplateStripper, StripperConfig
 from zhclean.cleaners.hardwrap import ParagraphAssembler
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
@@ -35,14 +35,16 @@ def build_pipeline(
     validate: bool = True,
     writer: Step | None = None,
     now: datetime | None = None,
+    stripper: StripperConfig | None = None,
 ) -> Pipeline:
     """The whole pipeline. ``tokenize``/``validate`` off and no ``writer`` give its front
-    part, for tests and evaluations that only look at the cleaned documents."""
+    part, for tests and evaluations that only look at the cleaned documents; ``stripper``
+    overrides the stripper's thresholds (evaluations re-tune them)."""
     steps: list[Step] = [
         FileReader(params.input_dir, params.follow_symlinks),
         TextNormalizer(),
         ScriptConverter(),
-        BoilerplateStripper(RuleSet.load(), repeated),
+        BoilerplateStripper(RuleSet.load(), repeated, stripper),
         MetadataExtractor(now=now),
         ParagraphAssembler(),
         SentenceSplitter(params.max_sentence_chars),

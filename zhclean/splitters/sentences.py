@@ -9,7 +9,8 @@ whitespace after it, or at a newline.
 Quotes and brackets are matched per line with a capped stack. Nothing inside a bracket
 ends the outer sentence. A terminator inside a quotation ends a sentence only when it sits
 at the very end of the quotation and the text after the closing quote neither continues
-(``，、：；``) nor is a short speech attribution (``」他说。``). Unmatched quotes and brackets
+(``，、：；``) nor is a short speech attribution that ends the sentence (``」他说。``); an
+attribution that introduces a new quotation (``”我答：“``, ``”他说，“``) starts a new one. Unmatched quotes and brackets
 protect nothing, so a stray ``「`` never swallows the rest of a document.
 
 The hot path is a regex scan for terminator runs; only lines that contain quotes or
@@ -56,12 +57,31 @@ _QUOTE_CLOSERS = frozenset(QUOTE_PAIRS.values()) | _SYMMETRIC | _APOSTROPHES
 _LIST_MARKER_RE = re.compile(
     r"\s*(?:\d{1,3}|[一二三四五六七八九十百零〇]{1,4}|[A-Za-z]|[ivxIVX]{1,4})[.．](?![.．\d])"
 )
-# A short speech attribution right after a quotation keeps the quotation in its sentence.
+# A short speech attribution right after a quotation keeps the quotation in its sentence
+# when it ends that sentence ("“一定来。”他说。"). One that introduces a new quotation
+# ("…吗？”我答：“一定来。”", "…”他说，“明天见。”") starts a new sentence.
 _ATTRIBUTION_RE = re.compile(
     r"\s*[^\s，。！？；：,.!?;:“”「」『』\"]{0,6}?"
-    r"(?:说|问|道|答|回答|答道|表示|喊|喊道|叫道|笑道|称|补充|补充道|追问|反问|解释|强调|感叹|嘀咕)"
-    r"[。！？，,：:；!?]"
+    r"(?:说|說|问|問|道|答|回答|答道|表示|喊|喊道|叫道|笑道|称|稱|补充|補充|补充道|補充道|追问|追問|"
+    r"反问|反問|解释|解釋|强调|強調|感叹|感嘆|嘀咕)"
+    r"([。！？，,：:；!?])"
 )
+_OPENING_QUOTES = frozenset('“「『‘"')
+
+
+def _attribution_ends_sentence(line: str, end: int) -> bool:
+    """True when a speech attribution follows the quotation closing at ``end`` and does
+    not introduce a new quotation: the quotation and the attribution are one sentence."""
+    m = _ATTRIBUTION_RE.match(line, end)
+    if m is None:
+        return False
+    mark = m.group(1)
+    if mark in "：:":
+        return False  # 我答：“…”: a new quotation, a new sentence
+    if mark in "，,":
+        rest = line[m.end() :].lstrip()
+        return rest[:1] not in _OPENING_QUOTES  # 他说，“…”: a new quotation
+    return True
 
 
 def _han_before(line: str, i: int) -> bool:
@@ -270,7 +290,7 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
                 continue
             closed_quote = found > e and line[found - 1] in _QUOTE_CLOSERS
             end = found
-            if closed_quote and _ATTRIBUTION_RE.match(line, end):
+            if closed_quote and _attribution_ends_sentence(line, end):
                 continue
         if ellipsis and (end >= n or not line[end].isspace()):
             continue  # an ellipsis pauses inside a sentence unless a new one visibly starts

@@ -1,0 +1,446 @@
+"""Page structure: line classes in context, tails after the article, short-line articles.
+
+A line's own shape says little on its own: a table cell, a menu item and one line of a
+poem all look alike. What they are depends on their neighbours and on where they sit on
+the page. This module gives every line of a page a class in four steps:
+
+1. **Context-free class** (:func:`context_free_classes`): ``good`` (running text),
+   ``near`` (punctuated but not a sentence, or clauses separated by spaces), ``short`` (plain
+   short lines: cells, headings, names, dates) and ``bad`` (removed by a rule, or a link
+   shape: teaser, counter, separators, timestamp).
+2. **Tails** (:func:`find_tail`): once the article has started, a repeating record
+   structure (comment or reply records anchored by a timestamp) or a long directory of
+   names that no article text follows ends the article; nothing after it is content.
+3. **Short-line articles** (:func:`narrative_runs`): a long run of short Han lines
+   written like sentences (poems, lyrics, photo captions, diaries) is text, when the
+   page has no larger block of punctuated prose.
+4. **Context** (:func:`smooth`): jusText's context-sensitive pass. ``short`` lines take
+   the class of the nearest non-short lines around them (good on both sides: good, bad on
+   both sides: bad, otherwise good only next to a near-good line); ``near`` lines are good
+   unless bad lines surround them; a heading right above text is good.
+
+All thresholds live in :class:`zhclean.cleaners.boilerplate.StripperConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from zhclean.cleaners.quality import STAMP_RE, LineFeatures
+from zhclean.core.record import Line
+
+GOOD = "good"
+NEAR = "near"
+SHORT = "short"
+BAD = "bad"
+
+# A short line ending like a statement (or introducing what follows) is near-good; one
+# ending in "？" or "！" is as often a link title ("…怎么办？") as a sentence.
+_STATEMENT_END = frozenset("。；;：:")
+_CLOSING = "”」』’\"')）)"
+_CONTINUES = frozenset("，、。；：！？…）」』”’,;:")
+# Running text shorter than this is only short or near-good: it needs good neighbours.
+MIN_GOOD_CONTENT = 20
+
+
+def is_meta(line: Line) -> bool:
+    return (line.removed_by or "").startswith("meta.")
+
+
+def context_free_classes(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], edge: dict[int, str]
+) -> list[str]:
+    """The class of each line from its own shape and the rules ('' for blank lines).
+
+    Metadata lines and edge-scoped rule matches are ``short``: whether a date or a
+    contact line is metadata or content depends on where it sits, decided later.
+    """
+    out = []
+    for i, (line, f) in enumerate(zip(lines, feats, strict=True)):
+        if not line.text:
+            out.append("")
+        elif is_meta(line) or i in edge:
+            out.append(SHORT)
+        elif (
+            not line.kept
+            or f.teaser
+            or f.counted
+            or f.n_separators >= 2
+            or (f.stamp and not f.ends_terminal)
+        ):
+            out.append(BAD)
+        elif f.is_field_record:
+            out.append(SHORT)  # "主办：… 承办：…": fields, not a sentence
+        elif f.is_good and f.n_content >= MIN_GOOD_CONTENT:
+            out.append(GOOD)
+        elif f.is_good and line.text.rstrip(_CLOSING)[-1:] in _STATEMENT_END:
+            out.append(NEAR)  # a short sentence: a line of a poem, a salutation
+        elif f.is_good:
+            out.append(SHORT)  # a headline with a question or exclamation mark, a field line
+        elif f.n_han >= 6 and (f.n_clause_punct >= 1 or f.ends_terminal or f.is_spaced_prose):
+            out.append(NEAR)
+        else:
+            out.append(SHORT)
+    # A crawler breaks a sentence around an inline link: "…看到" / "老冒的文章" / "，文章…".
+    # The piece right before a line that opens with a continuing mark is part of it.
+    nxt = None
+    for i in range(len(out) - 1, -1, -1):
+        if not out[i]:
+            continue
+        if (
+            nxt is not None
+            and out[i] in (SHORT, NEAR)
+            and lines[i].kept
+            and out[nxt] in (GOOD, NEAR)
+            and lines[nxt].text[:1] in _CONTINUES
+        ):
+            out[i] = out[nxt]
+        nxt = i
+    return out
+
+
+def is_heading(f: LineFeatures) -> bool:
+    """A short plain line that could head a section ("早年经历", "三、时间安排")."""
+    return (
+        f.n_content >= 2
+        and f.n_chars <= 30
+        and not f.ends_terminal
+        and f.n_clause_punct <= 1
+        and not (f.teaser or f.counted or f.stamp or f.n_separators)
+    )
+
+
+def _nearest(classes: list[str], skip: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """For every line, the class of the nearest line before and after it whose class is
+    not in ``skip``; the page's edges count as boilerplate. Linear time."""
+    n = len(classes)
+    before, after = [BAD] * n, [BAD] * n
+    last = BAD
+    for i in range(n):
+        before[i] = last
+        if classes[i] not in skip:
+            last = classes[i]
+    last = BAD
+    for i in range(n - 1, -1, -1):
+        after[i] = last
+        if classes[i] not in skip:
+            last = classes[i]
+    return before, after
+
+
+def smooth(cf: list[str], feats: Sequence[LineFeatures], lines: Sequence[Line]) -> list[str]:
+    """jusText's context-sensitive revision of the context-free classes (linear time)."""
+    cls = list(cf)
+    n = len(cls)
+    next_text = [False] * n  # the next non-blank line is text by its own shape
+    seen = False
+    for i in range(n - 1, -1, -1):
+        next_text[i] = seen
+        if lines[i].text:
+            seen = cf[i] in (GOOD, NEAR)
+
+    # A "heading" is only a guess from its shape without HTML tags, so it must stand
+    # right above the text it heads (and a heading above a heading does not count).
+    for i in range(n):
+        if cls[i] == SHORT and next_text[i] and is_heading(feats[i]):
+            cls[i] = NEAR
+    prev_far, next_far = _nearest(cls, (SHORT, "", NEAR))
+    prev_near, next_near = _nearest(cls, (SHORT, ""))
+    revised = {}
+    for i in range(n):
+        if cls[i] != SHORT:
+            continue
+        prev, nxt = prev_far[i], next_far[i]
+        if prev == GOOD and nxt == GOOD:
+            revised[i] = GOOD
+        elif prev == BAD and nxt == BAD:
+            revised[i] = BAD
+        elif (prev == BAD and prev_near[i] == NEAR) or (nxt == BAD and next_near[i] == NEAR):
+            revised[i] = GOOD
+        else:
+            revised[i] = BAD
+    for i, c in revised.items():
+        cls[i] = c
+    # Near-good lines are good unless bad lines surround them. As in jusText the pass
+    # runs in place: a near-good line already decided counts for the ones after it.
+    _, next_far = _nearest(cls, ("", NEAR))
+    last = BAD
+    for i in range(n):
+        if cls[i] == NEAR:
+            cls[i] = BAD if (last, next_far[i]) == (BAD, BAD) else GOOD
+        if cls[i] not in ("", NEAR):
+            last = cls[i]
+    for i in range(n):
+        if cls[i] == BAD and cf[i] == SHORT and next_text[i] and is_heading(feats[i]):
+            cls[i] = GOOD
+    return cls
+
+
+# -- tails ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tail:
+    start: int  # first line of the tail
+    kind: str  # "records" or "directory"
+    detail: str
+
+
+def _good_han_before(cf: list[str], feats: Sequence[LineFeatures]) -> list[int]:
+    """Han characters of good lines strictly before each index."""
+    acc, out = 0, []
+    for c, f in zip(cf, feats, strict=True):
+        out.append(acc)
+        if c == GOOD:
+            acc += f.n_han
+    return out
+
+
+def _record_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_records: int,
+    max_gap: int,
+) -> Tail | None:
+    """A run of records anchored by timestamp lines, after the article has started.
+
+    A comment thread repeats one shape: a name, a timestamp, maybe a counter, a reply.
+    The timestamp (a date with a time of day) is the anchor; anchors at most ``max_gap``
+    non-blank lines apart form a run. The tail starts at the first anchor that follows
+    at least ``min_content`` Han characters of good text (in a forum, the first post is
+    the article and carries an anchor too), if ``min_records`` anchors follow from it.
+    Most records of the run must name their author next to the anchor (see
+    :func:`_has_record_header`), which a live blog's timestamps do not. The short lines
+    just above that anchor (its name, a floor number, the previous post's reply and
+    quote buttons; up to six) go with it.
+    """
+    anchors = [i for i, f in enumerate(feats) if f.stamp and lines[i].text]
+    if len(anchors) < min_records:
+        return None
+    nonblank = [0] * (len(lines) + 1)
+    for i, line in enumerate(lines):
+        nonblank[i + 1] = nonblank[i] + (1 if line.text else 0)
+    runs: list[list[int]] = [[anchors[0]]]
+    for a in anchors[1:]:
+        if nonblank[a] - nonblank[runs[-1][-1] + 1] <= max_gap:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    for run in runs:
+        for k, a in enumerate(run):
+            if (
+                before[a] >= min_content
+                and len(run) - k >= min_records
+                and sum(_has_record_header(lines, feats, cf, b) for b in run[k:])
+                >= 0.6 * (len(run) - k)
+            ):
+                start = a
+                steps = 0
+                while start > 0 and steps < 6:
+                    j = start - 1
+                    while j > 0 and not lines[j].text:
+                        j -= 1
+                    f = feats[j]
+                    if cf[j] == GOOD or f.n_chars > 20 or f.n_clause_punct > 1:
+                        break
+                    start, steps = j, steps + 1
+                return Tail(start, "records", f"{len(run) - k} timestamped records")
+    return None
+
+
+def _has_record_header(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], a: int
+) -> bool:
+    """A record names its author: on the timestamp line ("作者：X 回复日期：…") or on a
+    short line right above or below it ("小熊爱吃鱼", "#2", "58字 [1033/6]"). A live
+    blog's timestamps stand between paragraphs and name nobody: not a thread."""
+    if count_han_outside_stamp(lines[a].text) >= 2:
+        return True
+    for step in (-1, 1):
+        j = a + step
+        while 0 <= j < len(lines) and not lines[j].text:
+            j += step
+        if (
+            0 <= j < len(lines)
+            and feats[j].n_chars <= 20
+            and not feats[j].stamp
+            and cf[j] in (SHORT, BAD)
+        ):
+            return True
+    return False
+
+
+def count_han_outside_stamp(text: str) -> int:
+    rest = STAMP_RE.sub("", text)
+    return sum(1 for ch in rest if "\u3400" <= ch <= "\u9fff")
+
+
+def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int) -> bool:
+    """Many short names without digits or function words: organisations, sites, links."""
+    if len(run) < min_lines:
+        return False
+    fs = [feats[i] for i in run]
+    n_han = sum(f.n_han for f in fs)
+    if not n_han:
+        return False
+    with_digits = sum(1 for f in fs if f.n_digits) / len(fs)
+    function = sum(f.n_function for f in fs) / n_han
+    orgs = sum(1 for f in fs if f.org_name) / len(fs)
+    mean_han = n_han / len(fs)
+    return with_digits <= 0.2 and mean_han <= 16 and (orgs >= 0.3 or function <= 0.03)
+
+
+def _introduced(lines: Sequence[Line], cf: list[str], i: int) -> bool:
+    """The text right above line ``i`` announces a list ("名单如下：")."""
+    j = i - 1
+    while j >= 0 and not lines[j].text:
+        j -= 1
+    return j >= 0 and cf[j] in (GOOD, NEAR) and lines[j].text.endswith(("：", ":"))
+
+
+def _directory_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_lines: int,
+) -> Tail | None:
+    """A directory after the article: a long run of short names that no article text follows.
+
+    Inside an article a list of names (the companies on a list, the villages of a town)
+    is followed by more text; a directory of ministries or partner sites is followed by
+    the footer. So a directory-shaped run is a tail only when fewer than ``min_content``
+    Han characters of good text follow it, and when no text right above it announces it
+    ("拟命名以下单位……名单如下：").
+    """
+    n = len(lines)
+    after = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
+    i = 0
+    while i < n:
+        if cf[i] != SHORT or not lines[i].kept or before[i] < min_content:
+            i += 1
+            continue
+        run, j = [], i
+        while j < n and (not lines[j].text or (cf[j] == SHORT and lines[j].kept)):
+            if lines[j].text:
+                run.append(j)
+            j += 1
+        if (
+            run
+            and _is_directory(run, feats, min_lines)
+            and after[j] < min_content
+            and not _introduced(lines, cf, run[0])
+        ):
+            return Tail(run[0], "directory", f"{len(run)} short names")
+        i = max(j, i + 1)
+    return None
+
+
+def find_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    *,
+    min_content: int,
+    min_records: int,
+    max_gap: int,
+    directory_min_lines: int,
+) -> Tail | None:
+    """The earliest tail after the article (records or directory), if any."""
+    before = _good_han_before(cf, feats)
+    found = [
+        t
+        for t in (
+            _record_tail(lines, feats, cf, before, min_content, min_records, max_gap),
+            _directory_tail(lines, feats, cf, before, min_content, directory_min_lines),
+        )
+        if t is not None
+    ]
+    return min(found, key=lambda t: t.start) if found else None
+
+
+# -- short-line articles --------------------------------------------------------------
+
+
+def _narrative_eligible(line: Line, f: LineFeatures) -> bool:
+    return (
+        line.kept
+        and f.n_han >= 1
+        and f.n_chars <= 80
+        and not (f.teaser or f.counted or f.stamp or f.date_only or f.n_separators >= 2)
+    )
+
+
+def narrative_runs(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    *,
+    min_lines: int,
+    min_han: int,
+    min_function: float,
+) -> list[tuple[int, int, int]]:
+    """Runs (start, end, Han) of short lines that read like sentences, not like lists.
+
+    Poems, lyrics, photo captions and diaries put one clause per line, often without
+    punctuation. A run counts when it has at least ``min_lines`` lines, ``min_han`` Han
+    characters, at least 5 Han per line on average, function characters (的了是在我…)
+    in at least ``min_function`` of its Han or clauses separated by spaces on half its
+    lines of five Han or more (classical verse has few function characters, and its
+    titles and poets' names sit between the verses), few organisation names and
+    few digits: menus, directories and link lists fail those tests.
+    """
+    out = []
+    n = len(lines)
+    i = 0
+    while i < n:
+        if not (lines[i].text and _narrative_eligible(lines[i], feats[i])):
+            i += 1
+            continue
+        run, j = [], i
+        while j < n and (not lines[j].text or _narrative_eligible(lines[j], feats[j])):
+            if lines[j].text:
+                run.append(j)
+            j += 1
+        fs = [feats[k] for k in run]
+        n_han = sum(f.n_han for f in fs)
+        if (
+            len(run) >= min_lines
+            and n_han >= min_han
+            and n_han / len(run) >= 5
+            and (
+                sum(f.n_function for f in fs) >= min_function * n_han
+                or sum(1 for f in fs if f.is_spaced_prose)
+                >= 0.5 * sum(1 for f in fs if f.n_han >= 5)
+            )
+            and sum(1 for f in fs if f.org_name) <= 0.2 * len(run)
+            and sum(1 for f in fs if f.n_digits) <= 0.3 * len(run)
+        ):
+            out.append((run[0], run[-1], n_han))
+        i = j
+    return out
+
+
+def text_runs(lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str]) -> int:
+    """Han characters of text-shaped lines (good or near-good: sentences, punctuated
+    lines, spaced clauses) in the largest run of them. Blank lines and up to two short
+    lines in a row (a title, a name, a date) do not break a run, and count when text
+    follows them; anything else breaks it."""
+    best = acc = shorts = pending = 0
+    for line, f, c in zip(lines, feats, cf, strict=True):
+        if not line.text:
+            continue
+        if c in (GOOD, NEAR):
+            acc, shorts, pending = acc + pending + f.n_han, 0, 0
+        elif c == SHORT and shorts < 2:
+            shorts, pending = shorts + 1, pending + f.n_han
+        else:
+            acc, shorts, pending = 0, 0, 0
+        best = max(best, acc)
+    return best
