@@ -133,3 +133,22 @@ def test_report_json_into_a_closed_pipe_is_quiet(tmp_path):
     proc = subprocess.run(f"'{exe}' report --output '{out}' --json | head -c 10",
                           shell=True, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert proc.stdout == '{\n "run_id'[:10] and "BrokenPipeError" not in proc.stderr, proc.stderr
+
+
+def test_explain_shows_every_line_and_its_decision():
+    source = next(SEEDS.glob("001_*.txt")).name
+    proc = zhclean_cli("explain", source, "--input", str(SEEDS))
+    assert proc.returncode == 0, proc.stderr
+    head, _, body = proc.stdout.partition("\n\n")
+    assert head.startswith("extraction main_block") and "confidence" in head
+    rows = [r for r in body.splitlines()[1:] if r.strip()]
+    text_lines = [
+        ln for ln in (SEEDS / source).read_text(encoding="utf-8").splitlines() if ln.strip()
+    ]
+    assert len(rows) == len(text_lines)  # one row per non-blank line of the page
+    assert any(
+        " - " in r and "bp.breadcrumb" in r for r in rows
+    )  # 當前位置 … removed, with its rule
+    assert any(" +  " in r for r in rows)
+    missing = zhclean_cli("explain", "no-such-page.txt", "--input", str(SEEDS))
+    assert missing.returncode == 2 and "no source 'no-such-page.txt'" in missing.stderr

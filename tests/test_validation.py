@@ -121,9 +121,8 @@ def test_quarantine_model_accepts_rejections():
         "check": "binary_file", "reason": "binary file (PNG image signature), not text", "detail": "89504e47",
     }  # fmt: skip
     assert row["quarantined_at"] == pd.Timestamp(NOW)
-    assert (
-        frame[["content_sha256", "failure_case", "raw_text"]].isna().all(axis=None)
-    )  # unknown: null
+    assert frame[["content_sha256", "failure_case"]].isna().all(axis=None)  # unknown: null
+    assert row["size_bytes"] == 0 and "raw_text" not in frame.columns  # a pointer, not a copy
     empty_reason = to_frame(quarantine_table([doc], "run", "/in", NOW)).assign(reason="")
     _fails(QuarantineModel.to_schema(), empty_reason, "str_length(1, None)")
 

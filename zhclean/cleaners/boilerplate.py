@@ -58,18 +58,23 @@ from zhclean.cleaners.quality import LineFeatures, block_weight, line_features
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
 from zhclean.core.chars import split_lines
-from zhclean.core.record import OUTSIDE_MAIN, TITLE_HEADING, TITLE_REPEAT, Document, Line
+from zhclean.core.record import (
+    CONSERVATIVE,
+    EMPTY,
+    MAIN_BLOCK,
+    OUTSIDE_MAIN,
+    SHORT_LINES,
+    TITLE_HEADING,
+    TITLE_REPEAT,
+    Document,
+    Line,
+)
 from zhclean.core.step import Step
 
 REPEAT_CORPUS = "repeat.corpus"
 TAIL_RECORDS = "tail.records"
 TAIL_DIRECTORY = "tail.directory"
 
-# Values of Document.extraction.
-MAIN_BLOCK = "main_block"
-SHORT_LINES = "short_lines"
-CONSERVATIVE = "conservative"
-EMPTY = "empty"
 
 # Rule ids the stripper itself assigns, with their reasons (rules from the data file
 # carry their own).

@@ -35,6 +35,9 @@ DOCUMENTS = _schema(
         pa.field("text", pa.string(), nullable=False),
         pa.field("raw_text", pa.string(), nullable=False),
         pa.field("removed", REMOVED_TYPE, nullable=False),
+        pa.field("extraction", pa.string(), nullable=False),
+        pa.field("removed_share", pa.float64(), nullable=False),
+        pa.field("confidence", pa.float64(), nullable=False),
         pa.field("n_chars", pa.int64(), nullable=False),
         pa.field("n_sentences", pa.int32(), nullable=False),
         pa.field("content_sha256", pa.string(), nullable=False),
@@ -70,7 +73,7 @@ QUARANTINE = _schema(
         pa.field("reason", pa.string(), nullable=False),
         pa.field("detail", pa.string(), nullable=False),
         pa.field("failure_case", pa.string()),
-        pa.field("raw_text", pa.string()),
+        pa.field("size_bytes", pa.int64(), nullable=False),
         pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ],
 )

@@ -17,6 +17,7 @@ _COMPATIBLE = {
     "str": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
     "Int32": pa.types.is_int32,
     "Int64": pa.types.is_int64,
+    "float64": pa.types.is_float64,
     "datetime64[ns]": lambda t: pa.types.is_timestamp(t) and t.tz is None,
     "datetime64[us, UTC]": lambda t: pa.types.is_timestamp(t) and t.tz == "UTC",
     "object": lambda t: pa.types.is_list(t) or pa.types.is_large_list(t),

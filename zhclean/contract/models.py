@@ -15,6 +15,7 @@ from pandera.typing import Series
 
 from zhclean.core.dates import EARLIEST_PUBLICATION
 from zhclean.core.params import MAX_SENTENCE_CHARS
+from zhclean.core.record import EXTRACTIONS
 from zhclean.core.simplify import SCRIPTS, to_simplified
 
 MIN_PUBLISHED_AT = pd.Timestamp(EARLIEST_PUBLICATION)
@@ -94,6 +95,23 @@ class DocumentsModel(_Contract):
     raw_text: Series[str] = pa.Field(description="the decoded input, before any change")
     removed: Series[object] = pa.Field(
         description="list of {rule_id, text}: every removed line and the rule that removed it"
+    )
+    extraction: Series[str] = pa.Field(
+        isin=list(EXTRACTIONS),
+        description="how the article was found: main_block (the best block of text), "
+        "short_lines (an article written in short lines), conservative (the block search "
+        "would have emptied a real article, so only rules were applied)",
+    )
+    removed_share: Series[float] = pa.Field(
+        ge=0,
+        le=1,
+        description="share of the page's characters removed as boilerplate, title and metadata",
+    )
+    confidence: Series[float] = pa.Field(
+        ge=0,
+        le=1,
+        description="how sure the cleaner is that text is the page's article (0-1; "
+        "conservative extractions score at most 0.3): `where confidence >= 0.5` keeps the sure ones",
     )
     n_chars: Series[pd.Int64Dtype] = pa.Field(ge=0, description="len(text)")
     n_sentences: Series[pd.Int32Dtype] = pa.Field(
@@ -208,8 +226,10 @@ class QuarantineModel(_Contract):
     failure_case: Series[str] = pa.Field(
         nullable=True, description="the offending value, truncated"
     )
-    raw_text: Series[str] = pa.Field(
-        nullable=True, description="the decoded input, when it could be decoded"
+    size_bytes: Series[pd.Int64Dtype] = pa.Field(
+        ge=0,
+        description="size of the input in bytes (the log keeps a pointer and a hash, "
+        "never the content)",
     )
     quarantined_at: Series[pd.DatetimeTZDtype] = pa.Field(
         dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was written (UTC)"

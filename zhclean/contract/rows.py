@@ -45,6 +45,9 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
         "text": [d.text for d in docs],
         "raw_text": [d.raw_text for d in docs],
         "removed": [[{"rule_id": r, "text": t} for r, t in d.removed] for d in docs],
+        "extraction": [d.extraction for d in docs],
+        "removed_share": [d.removed_share for d in docs],
+        "confidence": [d.confidence for d in docs],
         "n_chars": [len(d.text) for d in docs],
         "n_sentences": [len(d.sentences) for d in docs],
         "content_sha256": [d.content_sha256 for d in docs],
@@ -92,7 +95,7 @@ def quarantine_table(
         "reason": [r.reason for r in rejections],
         "detail": [r.detail for r in rejections],
         "failure_case": [r.failure_case for r in rejections],
-        "raw_text": [d.raw_text or None for d in docs],
+        "size_bytes": [d.raw_bytes or (d.ref.size if d.ref is not None else 0) for d in docs],
         "quarantined_at": _repeat(at, n, QUARANTINE.field("quarantined_at").type),
     }
     return pa.table(columns, schema=QUARANTINE)

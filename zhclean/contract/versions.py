@@ -6,14 +6,14 @@ fails until both are done, so a changed contract never ships under an old versio
 """
 
 SCHEMA_VERSIONS = {
-    "documents": 1,
+    "documents": 2,  # 2: extraction, removed_share, confidence
     "sentences": 1,
-    "quarantine": 1,
+    "quarantine": 2,  # 2: size_bytes instead of the verbatim raw_text
 }
 
 # sha256 of the contract (see zhclean.contract.introspect.fingerprint), per dataset and version.
 CONTRACT_FINGERPRINTS = {
-    "documents": "5951bdf0113295651ee075f885a08e54023004184fc094af60c2fed6039edd15",
+    "documents": "ed4a11947f85f9e434e242c8b693f043c79bacb7338a2ad09388c9d7bda7b91c",
     "sentences": "6b0f0c3d0917af92dcafd110a626e063ff8fd659508d5bedf75ccff3e05d8780",
-    "quarantine": "03e9ee513d06c07c91e7e840c48247f61e228f704fd6a92eab71bb061ea2561f",
+    "quarantine": "a5a275970083cd841346ccc60ff99cf62494d43d1b76291f6e3dcecad19caf26",
 }

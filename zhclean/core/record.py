@@ -11,6 +11,13 @@ from pathlib import PurePosixPath
 TITLE_HEADING = "title.heading"
 TITLE_REPEAT = "title.repeat"
 OUTSIDE_MAIN = "quality.outside_main"
+# How the stripper found the article (the ``extraction`` column); a document it emptied
+# ("empty") is quarantined, never published.
+MAIN_BLOCK = "main_block"
+SHORT_LINES = "short_lines"
+CONSERVATIVE = "conservative"
+EMPTY = "empty"
+EXTRACTIONS = (MAIN_BLOCK, SHORT_LINES, CONSERVATIVE)
 # The check of a source deleted between the scan and its reading: it is reported as
 # missing, like a source deleted before the run, and its published rows stay.
 VANISHED = "vanished"

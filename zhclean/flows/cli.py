@@ -104,6 +104,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from zhclean.run.explain import explain_source
+
+    params = RunParams(input_dir=args.input, follow_symlinks=args.follow_symlinks)
+    try:
+        print(explain_source(params, args.source, width=args.width))
+    except (FileNotFoundError, NotADirectoryError) as err:
+        print(f"zhclean: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhclean", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print the JSON report")
     report.set_defaults(func=cmd_report)
+    explain = sub.add_parser(
+        "explain",
+        help="show how the cleaner reads one page, line by line: kept or removed, and why",
+    )
+    explain.add_argument(
+        "source", help="the page's source id (as in the datasets) under --input, or a file path"
+    )
+    explain.add_argument(
+        "--input", default=RunParams.input_dir, help="input directory (default: seeds)"
+    )
+    explain.add_argument("--follow-symlinks", action="store_true", help="as for zhclean run")
+    explain.add_argument("--width", type=int, default=60, help="characters of text shown per line")
+    explain.set_defaults(func=cmd_explain)
     return parser
 
 

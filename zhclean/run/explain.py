@@ -12,17 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from zhclean.cleaners.boilerplate import (
-    CONSERVATIVE,
-    BoilerplateStripper,
-    StripperConfig,
-    article_body,
-)
+from zhclean.cleaners.boilerplate import BoilerplateStripper, StripperConfig, article_body
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
 from zhclean.core.chars import split_lines
 from zhclean.core.params import RunParams
-from zhclean.core.record import Document, SourceRef
+from zhclean.core.record import CONSERVATIVE, Document, SourceRef
 from zhclean.core.simplify import to_simplified
 from zhclean.extractors.metadata import MetadataExtractor
 from zhclean.normalizers.text import normalize_text
