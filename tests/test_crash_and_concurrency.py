@@ -15,21 +15,21 @@ from tests.conftest import copy_tree
 from tests.flowutil import REPO, read, run_flow, zhclean_cli
 from zhclean.run.faults import ENV, POINTS
 from zhclean.run.lock import OutputLocked, output_lock
-from zhclean.run.store import OutputStore
+from zhclean.run.store import LocalStore
 from zhclean.validation.dataset import check_snapshot
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def _published(out):
-    snap = OutputStore(out).current_snapshot()
+    snap = LocalStore(out).current_snapshot()
     files = {p.relative_to(snap).as_posix(): p.read_bytes() for p in snap.rglob("*.parquet")}
     assert all(c.passed for c in check_snapshot(snap / "documents", snap / "sentences"))
     return snap.name, files
 
 
 def _published_sources(out) -> int:
-    manifest = OutputStore(out).current_manifest()
+    manifest = LocalStore(out).current_manifest()
     return sum(1 for e in manifest.sources.values() if e.status == "published")
 
 
@@ -57,16 +57,20 @@ def test_sigkill_leaves_published_data_intact(point, many_docs, tmp_path, harnes
         assert (name, files) == (before_name, before_files)
         assert read(out, "documents").num_rows == docs_before
 
-    killed_id = next((out / "_staging").iterdir()).name  # its work in progress
+    reported = {p.stem for p in (out / "_runs").glob("*.json")}
+    (killed_id,) = [d.name for d in (out / "_snapshots").iterdir() if d.name not in reported]
     again = run_flow(inp, out)  # the next run cleans up and succeeds
     assert again.is_completed(), again.message
     report = again.result()
     assert report["leftovers_removed"] >= 1 or point == "after-swap"
-    killed = OutputStore(out).read_report(killed_id)  # the killed run has a report now
+    killed = LocalStore(out).read_report(killed_id)  # the killed run has a report now
     assert killed["status"] == "interrupted" and report["run_id"] in killed["message"]
     assert ("had been published" in killed["message"]) == (point == "after-swap")
-    assert not list((out / "_staging").iterdir())
-    assert not list((out / "_snapshots").glob("*.tmp"))
+    kept = {m.snapshot_id for m in LocalStore(out)._kept()}
+    assert {
+        d.name for d in (out / "_snapshots").iterdir()
+    } <= kept  # the killed run's folder is gone
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]  # and no half-written file
     texts = read(out, "documents").column("text").to_pylist()
     assert sum("修订后新增了本段内容" in t for t in texts) >= len(changed) - 5
     assert len(texts) == _published_sources(out) >= 260
@@ -92,7 +96,7 @@ def test_a_locked_deployment_run_writes_a_locked_report(tmp_path):
     with output_lock(out, "holder-run"):
         state = run_flow(inp, out)
     assert state.is_failed() and state.message.startswith("locked: ")
-    report = OutputStore(out).read_report()
+    report = LocalStore(out).read_report()
     assert report["status"] == "locked" and "holder-run" in report["message"]
     latest = zhclean_cli("report", "--output", str(out))
     assert "**Status: LOCKED**" in latest.stdout
@@ -137,3 +141,25 @@ def test_a_lent_lock_is_used_by_the_flow_in_the_same_process(tmp_path):
         assert holder["run_id"] == "flow-run-id" and holder["pid"] == os.getpid()
     with output_lock(out, "next"):  # released afterwards
         pass
+
+
+def test_a_crash_after_the_first_commit_loses_no_quarantine_row(tmp_path, harness_api):
+    """Issue 13 item 3: the quarantine rows are committed with the documents, and the
+    dataset links exist from the first commit, so a crash right after it loses nothing."""
+    inp = copy_tree(REPO / "seeds", tmp_path / "in")
+    (inp / "bad.txt").write_bytes(bytes(range(256)) * 12)  # binary: quarantined
+    out = tmp_path / "out"
+    proc = zhclean_cli("run", "--input", str(inp), "--output", str(out), "--max-quarantine-fraction", "1",
+                       env={ENV: "after-swap", "PREFECT_API_URL": harness_api})  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL
+    for name in (
+        "documents",
+        "sentences",
+        "quarantine",
+    ):  # readable at once, as the README reads them
+        assert (out / name).is_symlink()
+    assert read(out, "quarantine").column("source").to_pylist() == ["bad.txt"]
+    assert read(out, "documents").num_rows == 5
+    again = run_flow(inp, out, max_quarantine_fraction=1.0)  # nothing to do, and nothing lost
+    assert again.result()["status"] == "nothing_to_do"
+    assert read(out, "quarantine").column("source").to_pylist() == ["bad.txt"]

@@ -13,7 +13,7 @@ import pytest
 from tests.badinput import SECRET, build_bad_corpus
 from tests.conftest import DATA, SEEDS, copy_tree
 from tests.flowutil import output_fingerprint, read, run_flow
-from zhclean.run.store import OutputStore
+from zhclean.run.store import LocalStore
 from zhclean.validation.dataset import check_snapshot
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -25,7 +25,7 @@ def seeds(tmp_path):
 
 
 def _report(out):
-    return OutputStore(out).read_report()
+    return LocalStore(out).read_report()
 
 
 def test_seeds_end_to_end(seeds, tmp_path):
@@ -90,12 +90,12 @@ def test_one_worker_run_on_seeds_publishes_the_recorded_output(seeds, tmp_path):
 def test_incremental_sequence(seeds, tmp_path):
     out = tmp_path / "out"
     first = run_flow(seeds, out).result()
-    snapshot = OutputStore(out).current_snapshot()
+    snapshot = LocalStore(out).current_snapshot()
     assert first["counts"]["new"] == 5
 
     second = run_flow(seeds, out).result()
     assert second["status"] == "nothing_to_do" and second["counts"]["unchanged_skipped"] == 5
-    assert OutputStore(out).current_snapshot() == snapshot  # nothing new published
+    assert LocalStore(out).current_snapshot() == snapshot  # nothing new published
 
     changed = next(seeds.glob("004_*.txt"))
     changed.write_text(
@@ -117,7 +117,7 @@ def test_incremental_sequence(seeds, tmp_path):
         old_ids[changed.name] not in sentence_ids and new_id in sentence_ids
     )  # no stale sentences
     assert "人口和计划生育" in {r["source"]: r["text"] for r in docs.to_pylist()}[changed.name]
-    snap = OutputStore(out).current_snapshot()
+    snap = LocalStore(out).current_snapshot()
     assert all(c.passed for c in check_snapshot(snap / "documents", snap / "sentences"))
 
     full = run_flow(seeds, out, full_refresh=True).result()
@@ -165,19 +165,22 @@ def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
 def test_quality_gate_blocks_publishing(seeds, tmp_path):
     out = tmp_path / "out"
     assert run_flow(seeds, out).is_completed()
-    snapshot = OutputStore(out).current_snapshot()
-    before = {p.name: p.read_bytes() for p in (out / "documents").iterdir()}
-    build_bad_corpus(seeds, with_seeds=False)  # add 14 inputs, 5+ of them bad
+    sources = LocalStore(out).current_manifest().sources
+    before = {
+        ds: {p.name: p.read_bytes() for p in (out / ds).iterdir()}
+        for ds in ("documents", "sentences")
+    }
+    build_bad_corpus(seeds, with_seeds=False)  # add inputs, many of them bad
     state = run_flow(seeds, out)  # default max fraction 0.05
     assert state.is_failed()
     assert "quality gate" in state.message
-    # previous data untouched
-    assert OutputStore(out).current_snapshot() == snapshot
-    assert {p.name: p.read_bytes() for p in (out / "documents").iterdir()} == before
-    # but the quarantine and the report were written
+    # previous data untouched, byte for byte, and no source marked as processed
+    assert {ds: {p.name: p.read_bytes() for p in (out / ds).iterdir()} for ds in before} == before
+    assert LocalStore(out).current_manifest().sources == sources
+    # but the quarantine rows were committed with them, and the report written
     report = _report(out)
     assert report["status"] == "blocked_by_gate" and not report["gate"]["passed"]
-    assert report["snapshot"] is None
+    assert report["snapshot"]["files"]["quarantine"] >= 1
     assert read(out, "quarantine").num_rows == report["counts"]["quarantined"] >= 5
     assert report["failed_checks"] and report["failed_checks"][0]["examples"]
 
@@ -212,7 +215,7 @@ def test_removed_output_snapshot_recovers(seeds, tmp_path):
     """A missing current snapshot (disk cleanup gone wrong) is rebuilt, not a crash."""
     out = tmp_path / "out"
     run_flow(seeds, out)
-    shutil.rmtree(OutputStore(out).current_snapshot())
+    shutil.rmtree(LocalStore(out).current_snapshot())
     state = run_flow(seeds, out)
     assert state.is_completed()
     assert read(out, "documents").num_rows == 5

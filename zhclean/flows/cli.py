@@ -91,10 +91,10 @@ def _finish(state) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from zhclean.run import render_markdown
-    from zhclean.run.store import OutputStore
+    from zhclean.run.store import open_store
 
     try:
-        report = OutputStore(args.output).read_report(args.run_id)
+        report = open_store(args.output).read_report(args.run_id)
     except FileNotFoundError as err:
         print(f"zhclean: {err}", file=sys.stderr)
         return 1

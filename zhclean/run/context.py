@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from zhclean.core.location import is_remote, remote_fs
 from zhclean.core.params import RunParams
 from zhclean.run.errors import UsageError
 from zhclean.run.lock import output_lock
-from zhclean.run.store import OutputStore
+from zhclean.run.store import Store, open_store
 
 
 def make_run_id(suffix: str | None = None) -> str:
@@ -33,14 +34,16 @@ class Run:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: float = field(default_factory=time.monotonic)
     leftovers_removed: int = 0
+    base_version: str | None = None  # the published version the run started from
 
     @property
-    def store(self) -> OutputStore:
-        return OutputStore(self.output_root)
+    def store(self) -> Store:
+        return open_store(self.output_root)
 
     @property
-    def staging(self) -> Path:
-        return self.store.staging_dir(self.run_id)
+    def staging(self) -> str:
+        """Where the run's shards write their parts: the run's own snapshot folder."""
+        return self.store.snapshot_dir(self.run_id)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -52,20 +55,43 @@ def preflight(params: RunParams) -> None:
     problems = params.problems()
     if problems:
         raise UsageError(problems[0])
+    for location in (params.input_dir, params.output_dir):
+        if is_remote(location):
+            _check_remote(location, must_exist=location == params.input_dir)
+    if is_remote(params.input_dir) and is_remote(params.output_dir):
+        return
     inp, out = Path(params.input_dir), Path(params.output_dir)
     try:
-        _check_paths(inp, out)
+        _check_paths(
+            inp,
+            out,
+            check_input=not is_remote(params.input_dir),
+            check_output=not is_remote(params.output_dir),
+        )
     except OSError as err:  # a parent folder that may not be entered, a dead mount, ...
         raise UsageError(f"cannot use {err.filename or inp}: {err.strerror or err}") from err
 
 
-def _check_paths(inp: Path, out: Path) -> None:
-    if not inp.exists():
-        raise UsageError(f"input directory not found: {inp}")
-    if not inp.is_dir():
-        raise UsageError(f"input is not a directory: {inp}")
-    if not os.access(inp, os.R_OK | os.X_OK):
-        raise UsageError(f"input directory is not readable: {inp}")
+def _check_remote(location: str, must_exist: bool) -> None:
+    try:
+        fs = remote_fs(location)
+        exists = fs.exists(location)
+    except (OSError, RuntimeError, ValueError) as err:  # credentials, endpoint, missing bucket
+        raise UsageError(f"cannot use {location}: {type(err).__name__}: {err}") from err
+    if must_exist and not exists:
+        raise UsageError(f"input directory not found: {location}")
+
+
+def _check_paths(inp: Path, out: Path, check_input: bool, check_output: bool) -> None:
+    if check_input:
+        if not inp.exists():
+            raise UsageError(f"input directory not found: {inp}")
+        if not inp.is_dir():
+            raise UsageError(f"input is not a directory: {inp}")
+        if not os.access(inp, os.R_OK | os.X_OK):
+            raise UsageError(f"input directory is not readable: {inp}")
+    if not check_output:
+        return
     if out.exists() and not out.is_dir():
         raise UsageError(f"output is not a directory: {out}")
     try:
@@ -74,7 +100,7 @@ def _check_paths(inp: Path, out: Path) -> None:
         raise UsageError(f"cannot create output directory {out}: {err.strerror or err}") from err
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"output directory is not writable: {out}")
-    OutputStore(out).check_layout()
+    open_store(out).check_layout()
 
 
 @contextmanager
@@ -82,17 +108,29 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     """Check the paths, hold the output's lock for the run, and clear what interrupted
     runs left behind (each of them gets an ``interrupted`` report)."""
     preflight(params)
-    input_root = str(Path(params.input_dir).resolve())
-    output_root = str(Path(params.output_dir).resolve())
+    input_root = _absolute(params.input_dir)
+    output_root = _absolute(params.output_dir)
     run_id = run_id or make_run_id()
-    store = OutputStore(output_root)
+    store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
-        interrupted = store.unreported_staging()
+        store.check_versions(params.full_refresh)
+        interrupted = store.unfinished_runs()
         leftovers = store.cleanup()
-        run = Run(run_id, params, input_root, output_root, leftovers_removed=len(leftovers))
+        run = Run(
+            run_id,
+            params,
+            input_root,
+            output_root,
+            leftovers_removed=len(leftovers),
+            base_version=store.version(),
+        )
         for old in interrupted:
             store.write_report(old, interrupted_report(run, old))
         yield run
+
+
+def _absolute(location: str) -> str:
+    return location.rstrip("/") if is_remote(location) else str(Path(location).resolve())
 
 
 def interrupted_report(run: Run, old_run_id: str) -> dict:

@@ -1,21 +1,30 @@
-"""An exclusive lock on an output directory, so that two runs never write it at once.
+"""An exclusive lock on an output location, so that two runs never write it at once.
 
-``flock`` is released by the kernel when the holder dies, even by SIGKILL, so a crashed
-run never leaves a stale lock behind.
+On a local disk it is an ``flock``, released by the kernel when the holder dies, even by
+SIGKILL. Object storage has no locks, so there it is a lease object, ``_lock.json``,
+created with a conditional put (exactly one contender wins), renewed by a heartbeat, and
+taken over only once it has expired by the store's own clock: a killed holder blocks the
+next run for at most the lease's time to live. Publishing is fenced on its own by the
+pointer's conditional put, so a run that lost its lease cannot publish.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from zhclean.core.location import is_remote
 from zhclean.run.errors import OutputLocked
+from zhclean.run.store import ObjectStore, PreconditionFailed
 
 LOCK_NAME = ".zhclean.lock"
 
@@ -33,6 +42,19 @@ def output_lock(
     With ``lend``, a later ``output_lock`` on the same directory in this process uses
     this one instead of competing with it (it only records its run id as the holder).
     """
+    if is_remote(str(root)):
+        key = str(root).rstrip("/")
+        if key in _LENT:
+            yield
+            return
+        with Lease(ObjectStore(key), run_id, wait_seconds=wait_seconds):
+            if lend:
+                _LENT[key] = -1
+            try:
+                yield
+            finally:
+                _LENT.pop(key, None)
+        return
     key = str(Path(root).resolve())
     if key in _LENT:
         _write_holder(_LENT[key], run_id)
@@ -82,3 +104,81 @@ def _read_holder(fd: int) -> str:
     if not data:
         return "holder unknown"
     return f"run {data.get('run_id')}, pid {data.get('pid')}, since {data.get('since')}"
+
+
+LEASE_KEY = "_lock.json"
+LEASE_TTL = 300.0
+
+
+class Lease:
+    """The run lease on an object-store output (see the module docstring)."""
+
+    def __init__(
+        self, store: ObjectStore, run_id: str, ttl: float = LEASE_TTL, wait_seconds: float = 0.0
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.ttl = ttl
+        self.wait_seconds = wait_seconds
+        self.etag: str | None = None
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        now = self.store.server_now()
+        holder = {
+            "run_id": self.run_id,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "since": now,
+            "expires": now + self.ttl,
+        }
+        return json.dumps(holder).encode()
+
+    def __enter__(self) -> Lease:
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            try:
+                self.etag = self.store.put_if_absent(LEASE_KEY, self._body())
+                break
+            except PreconditionFailed:
+                current = self.store.get(LEASE_KEY)
+            if current is None:
+                continue  # released between our two requests: try again at once
+            holder = json.loads(current[0])
+            if holder["expires"] < self.store.server_now():  # its holder died: take it over
+                try:
+                    self.etag = self.store.put_if_match(LEASE_KEY, self._body(), current[1])
+                    break
+                except PreconditionFailed:
+                    continue  # another run took it first
+            if time.monotonic() >= deadline:
+                until = datetime.fromtimestamp(holder["expires"], UTC).isoformat(timespec="seconds")
+                raise OutputLocked(
+                    f"output {self.store.root} is locked by another zhclean run (run "
+                    f"{holder['run_id']}, pid {holder['pid']} on {holder['host']}, lease until "
+                    f"{until}); wait for it to finish or use another --output"
+                )
+            time.sleep(1.0)
+        self._thread = threading.Thread(target=self._heartbeat, name="zhclean-lease", daemon=True)
+        self._thread.start()
+        return self
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self.etag = self.store.put_if_match(LEASE_KEY, self._body(), self.etag)
+            except PreconditionFailed:
+                self.lost.set()  # taken over: this run can no longer publish
+                return
+            except Exception:  # a transient error; the lease has time left until the next beat
+                continue
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.etag is not None and not self.lost.is_set():
+            with contextlib.suppress(PreconditionFailed):  # never delete another run's lease
+                self.store.delete_if_match(LEASE_KEY, self.etag)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
 from zhclean.run.context import Run
 from zhclean.run.faults import crash_point
@@ -20,24 +21,36 @@ from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
 from zhclean.run.report import Decision, build_report, decide, tally_run
 from zhclean.run.shard import ShardResult
-from zhclean.run.store import OutputStore
+from zhclean.run.store import DATASETS, Manifest, open_store
 from zhclean.validation.dataset import check_snapshot
+
+# Runs that publish no documents but whose quarantine rows are still committed.
+KEEPS_QUARANTINE = frozenset({"blocked_by_gate", "failed_dataset_checks"})
 
 
 def publish_run(
     run: Run, plan: RunPlan, results: list[ShardResult], flow_run_id: str | None = None
 ) -> dict[str, Any]:
-    """Publish what the shards staged if the run passes its checks; return the report."""
+    """Commit what the shards staged, as far as the run's checks allow; return the report.
+
+    A run that passes publishes its documents, sentences and quarantine rows in one
+    commit. A run blocked by the gate or by a dataset check still commits its quarantine
+    rows, in a version whose documents and sentences are the previous ones, byte for byte.
+    """
     store = run.store
     results = sorted(results, key=lambda r: r.shard_id)
     tally = tally_run(plan, results)
     decision = decide(tally, run.params.max_quarantine_fraction, run.params.full_refresh)
     dataset_checks: list[dict[str, Any]] = []
-    snapshot = None
-    if decision.publish:
-        decision, dataset_checks, snapshot = _publish_snapshot(run, results, decision)
-    store.append_quarantine(run.run_id, run.staging)
-    store.discard(run.staging)
+    current = store.current_manifest()
+    if current is not None and current.run_id == run.run_id:  # a retry after the commit
+        manifest = current
+    else:
+        manifest, decision, dataset_checks = _build(run, results, decision)
+        if manifest is not None:
+            store.commit(manifest, run.base_version)
+        else:
+            store.discard(run.run_id)
     report = build_report(
         run,
         plan,
@@ -45,7 +58,7 @@ def publish_run(
         tally,
         decision,
         dataset_checks=dataset_checks,
-        snapshot=snapshot,
+        snapshot=None if manifest is None else _snapshot_summary(manifest),
         reasons=rule_reasons(),
         flow_run_id=flow_run_id,
     )
@@ -53,33 +66,42 @@ def publish_run(
     return report
 
 
-def _publish_snapshot(
+def _build(
     run: Run, results: list[ShardResult], decision: Decision
-) -> tuple[Decision, list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[Manifest | None, Decision, list[dict[str, Any]]]:
+    """The version to commit (None: nothing to commit) and the decision, checks applied."""
     store = run.store
-    current = store.current_manifest()
-    if current is not None and current.run_id == run.run_id:  # a retry after the swap
-        return decision, [], _snapshot_summary(current)
-    staged = [
+    staged = {ds: [r.files[ds] for r in results if ds in r.files] for ds in DATASETS}
+    outcomes = [
         (o, r.files.get("documents") if o.status == "published" else None)
         for r in results
         for o in r.outcomes
     ]
-    tmp, manifest = store.build_snapshot(run.run_id, run.staging, staged, run.params.full_refresh)
-    crash_point("snapshot-built")
-    checks = check_snapshot(tmp / "documents", tmp / "sentences")
-    dataset_checks = [c.to_dict() for c in checks]
-    failed = [c for c in checks if not c.passed]
-    if failed:
-        store.discard(tmp)
-        names = ", ".join(f"{c.name} ({c.failures})" for c in failed)
-        return (
-            Decision("failed_dataset_checks", f"dataset checks failed: {names}", False),
-            dataset_checks,
-            None,
+    if decision.publish:
+        manifest = store.build_snapshot(run.run_id, staged, outcomes, run.params.full_refresh)
+        crash_point("snapshot-built")
+        checks = check_snapshot(
+            [store.path(f) for f in manifest.files["documents"]],
+            [store.path(f) for f in manifest.files["sentences"]],
+            store.filesystem(),
         )
-    store.publish(tmp, manifest)
-    return decision, dataset_checks, _snapshot_summary(manifest)
+        failed = [c for c in checks if not c.passed]
+        if not failed:
+            return manifest, decision, [c.to_dict() for c in checks]
+        names = ", ".join(f"{c.name} ({c.failures})" for c in failed)
+        decision = Decision("failed_dataset_checks", f"dataset checks failed: {names}", False)
+        dataset_checks = [c.to_dict() for c in checks]
+    else:
+        dataset_checks = []
+    if decision.status in KEEPS_QUARANTINE and staged["quarantine"]:
+        return (
+            store.build_snapshot(
+                run.run_id, staged, outcomes, run.params.full_refresh, publish=False
+            ),
+            decision,
+            dataset_checks,
+        )
+    return None, decision, dataset_checks
 
 
 def record_failure(
@@ -96,14 +118,13 @@ def record_failure(
         "message": message,
         "started_at": started_at.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
-        "input_dir": str(Path(params.input_dir).resolve()),
-        "output_dir": str(Path(params.output_dir).resolve()),
+        "input_dir": params.input_dir,
+        "output_dir": params.output_dir,
         "parameters": asdict(params),
     }
-    output = Path(params.output_dir)
-    if output.is_dir():
+    if is_remote(params.output_dir) or Path(params.output_dir).is_dir():
         with contextlib.suppress(OSError):  # an unwritable or full output: the caller still has it
-            OutputStore(output).write_report(run_id, report)
+            open_store(params.output_dir).write_report(run_id, report)
     return report
 
 

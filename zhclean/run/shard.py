@@ -18,13 +18,14 @@ from zhclean.core.record import Document, Outcome, SourceRef
 from zhclean.run.context import Run
 from zhclean.run.faults import crash_point
 from zhclean.run.pipeline import build_pipeline
+from zhclean.run.store import SNAPSHOTS
 from zhclean.writers.datasets import DatasetWriter
 
 
 @dataclass
 class ShardResult:
     shard_id: int
-    files: dict[str, str] = field(default_factory=dict)  # dataset -> staged file name
+    files: dict[str, str] = field(default_factory=dict)  # dataset -> staged part, from the root
     outcomes: list[Outcome] = field(default_factory=list)
     stats: list[dict[str, Any]] = field(default_factory=list)
 
@@ -76,6 +77,6 @@ def process_shard(
     with _batch_gc():
         for _batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
             crash_point("staged-row-group")
-    return ShardResult(
-        shard_id, writer.files, writer.outcomes, [s.to_dict() for s in pipeline.stats()]
-    )
+    folder = f"{SNAPSHOTS}/{run.run_id}"  # where the writer staged them, from the root
+    files = {ds: f"{folder}/{ds}/{name}" for ds, name in writer.files.items()}
+    return ShardResult(shard_id, files, writer.outcomes, [s.to_dict() for s in pipeline.stats()])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
@@ -46,8 +47,10 @@ CONSISTENCY_CHECKS = {
 }
 
 
-def _files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith((".", "_")))
+def _files(files: Path | list[str]) -> list[str]:
+    if isinstance(files, Path):
+        return sorted(str(p) for p in files.glob("*.parquet") if not p.name.startswith((".", "_")))
+    return list(files)
 
 
 def _check(name: str, frame: pd.DataFrame, predicate) -> CheckResult:
@@ -66,11 +69,17 @@ def _unique_doc_id(frame: pd.DataFrame) -> pd.Series:
     return ~frame["doc_id"].duplicated(keep=False)
 
 
-def check_snapshot(documents_dir: Path, sentences_dir: Path) -> list[CheckResult]:
-    """Run every dataset check on a snapshot's documents and sentences directories."""
+def check_snapshot(
+    documents: Path | list[str], sentences: Path | list[str], filesystem: Any = None
+) -> list[CheckResult]:
+    """Run every dataset check on a version's documents and sentences.
+
+    Each is a folder, or the list of its part files (paths or URIs read through
+    ``filesystem``, for object storage).
+    """
     doc_frames = [
-        pq.read_table(p, columns=["doc_id", "n_sentences"]).to_pandas()
-        for p in _files(documents_dir)
+        pq.read_table(p, columns=["doc_id", "n_sentences"], filesystem=filesystem).to_pandas()
+        for p in _files(documents)
     ]
     docs = (
         pd.concat(doc_frames, ignore_index=True)
@@ -78,8 +87,10 @@ def check_snapshot(documents_dir: Path, sentences_dir: Path) -> list[CheckResult
         else pd.DataFrame({"doc_id": pd.Series(dtype=str), "n_sentences": pd.Series(dtype="int32")})
     )
     per_file = []
-    for path in _files(sentences_dir):
-        sents = pq.read_table(path, columns=["doc_id", "sent_idx"]).to_pandas()
+    for path in _files(sentences):
+        sents = pq.read_table(
+            path, columns=["doc_id", "sent_idx"], filesystem=filesystem
+        ).to_pandas()
         if not sents.empty:
             per_file.append(
                 sents.groupby("doc_id")["sent_idx"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 from zhclean.contract.arrow import ARROW_SCHEMAS
 from zhclean.contract.rows import documents_table, quarantine_table, sentences_table
+from zhclean.core.location import join
 from zhclean.core.record import VANISHED, Document, Outcome
 from zhclean.core.step import Step
 from zhclean.writers.parquet import ParquetPartWriter
@@ -49,7 +49,7 @@ class DatasetWriter(Step):
         self.input_root = input_root
         self.processed_at = processed_at or datetime.now(UTC)
         self.writers = {
-            name: ParquetPartWriter(Path(staging_dir) / name / part_name, schema)
+            name: ParquetPartWriter(join(str(staging_dir), name, part_name), schema)
             for name, schema in ARROW_SCHEMAS.items()
         }
         self.outcomes: list[Outcome] = []
