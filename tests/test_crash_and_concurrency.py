@@ -150,7 +150,7 @@ def test_a_crash_after_the_first_commit_loses_no_quarantine_row(tmp_path, harnes
     (inp / "bad.txt").write_bytes(bytes(range(256)) * 12)  # binary: quarantined
     out = tmp_path / "out"
     proc = zhclean_cli("run", "--input", str(inp), "--output", str(out), "--max-quarantine-fraction", "1",
-                       env={ENV: "after-swap", "PREFECT_API_URL": harness_api})  # fmt: skip
+                       "--workers", "1", env={ENV: "after-swap", "PREFECT_API_URL": harness_api})  # fmt: skip
     assert proc.returncode == -signal.SIGKILL
     for name in (
         "documents",
