@@ -34,8 +34,29 @@ def run_flow(input_dir: Path, output_dir: Path, workers: int = 1, **params):
     )
 
 
-def read(output_dir: Path, dataset: str):
-    return ds.dataset(output_dir / dataset, format="parquet", partitioning="hive").to_table()
+def read(output_dir: Path | str, dataset: str):
+    """A published dataset as readers see it: the folder locally, the pointer on S3."""
+    if isinstance(output_dir, str) and "://" in output_dir:
+        import zhclean
+
+        return zhclean.open_dataset(output_dir, dataset).to_table()
+    return ds.dataset(Path(output_dir) / dataset, format="parquet", partitioning="hive").to_table()
+
+
+def published_rows(output_dir: Path | str) -> dict[str, list[str]]:
+    """Every published row, sorted, without the run's id and timestamps: two outputs with
+    equal values compare equal (for comparing executors and storages)."""
+    rows = {}
+    for name in ("documents", "sentences"):
+        table = read(output_dir, name)
+        table = table.drop_columns(
+            [c for c in ("run_id", "processed_at") if c in table.column_names]
+        )
+        rows[name] = sorted(
+            json.dumps(r, ensure_ascii=False, sort_keys=True, default=str)
+            for r in table.to_pylist()
+        )
+    return rows
 
 
 def zhclean_cli(

@@ -47,6 +47,11 @@ class RunParams:
         False,
         "read files that symbolic links point to outside the input folder (default: quarantine them)",
     )
+    dask_address: str | None = _param(
+        None,
+        "run the scan and the shards on this Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(default: worker processes on this machine)",
+    )
     wait_for_lock: float = _param(
         0.0, "seconds to wait when another run holds the output (default: fail at once)"
     )
@@ -69,6 +74,8 @@ class RunParams:
             out.append("--batch-docs must be at least 1")
         if self.wait_for_lock < 0:
             out.append("--wait-for-lock must not be negative")
+        if self.dask_address is not None and "://" not in self.dask_address:
+            out.append("--dask-address must be a scheduler address such as tcp://host:8786")
         return out
 
     @property
@@ -97,9 +104,14 @@ class ParamSpec:
 
     @classmethod
     def of(cls, f: Any) -> ParamSpec:
-        kind = {"str": str, "float": float, "bool": bool, "int | None": int, "int": int}[
-            str(f.type)
-        ]
+        kind = {
+            "str": str,
+            "str | None": str,
+            "float": float,
+            "bool": bool,
+            "int | None": int,
+            "int": int,
+        }[str(f.type)]
         default = f.default if f.default is not MISSING else None
         flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
         return cls(f.name, kind, default, f.metadata["help"], flag, f.metadata["flow"])

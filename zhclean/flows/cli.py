@@ -61,9 +61,9 @@ def _run_flow(params: RunParams):
     from zhclean.flows.etl import etl
 
     workers = params.n_workers
-    runner = (
+    runner = (  # with a Dask cluster the shards run there; the flow needs no local pool
         ThreadPoolTaskRunner(max_workers=1)
-        if workers == 1
+        if workers == 1 or params.dask_address
         else ProcessPoolTaskRunner(max_workers=workers)
     )
     with prefect_api():

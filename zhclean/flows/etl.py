@@ -7,6 +7,8 @@ shard of many documents, never one document.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,6 +99,7 @@ def etl(
     shard_mb: float = D.shard_mb,
     max_sentence_chars: int = D.max_sentence_chars,
     follow_symlinks: bool = D.follow_symlinks,
+    dask_address: str | None = D.dask_address,
     wait_for_lock: float = D.wait_for_lock,
     batch_docs: int = D.batch_docs,
 ) -> dict[str, Any] | State:
@@ -109,14 +112,20 @@ def etl(
     run_id = make_run_id(str(flow_run.get_id() or "")[:8] or None)
     started_at = datetime.now(UTC)
     try:
-        with open_run(params, run_id) as run:
+        with open_run(params, run_id) as run, _submitter(run) as (submit, slots):
             if run.leftovers_removed:
                 logger.info("removed %d leftovers of interrupted runs", run.leftovers_removed)
-            sources, scan_shards = list_inputs(run)
-            scans = [scan_task.submit(run, shard) for shard in scan_shards]
-            work = plan_work(run, sources, (future.result() for future in scans))
+            sources, scan_shards = list_inputs(run, slots)
+            scans = _gather(run, [submit(scan_task, run=run, refs=shard) for shard in scan_shards])
+            work = plan_work(run, sources, scans, slots)
             _log_plan(run, work)
-            results = _process(run, work)
+            shards = [
+                submit(
+                    process_task, run=run, shard_id=i, refs=shard, repeated=work.repeated_for(shard)
+                )
+                for i, shard in enumerate(work.shards)
+            ]
+            results = _gather(run, shards, progress=work.plan.bytes_to_process)
             report = publish_task(run, work, results)
         _report_artifacts(report)
     except RunError as err:  # expected: one line, no traceback
@@ -136,6 +145,26 @@ def etl(
     return report
 
 
+@contextmanager
+def _submitter(run: Run) -> Iterator[tuple[Callable[..., Any], int]]:
+    """How to submit a task, and how many run at once: on the flow's task runner, or on
+    the run's Dask cluster (its threads count, not this machine's cores)."""
+    if not run.params.dask_address:
+        yield (lambda task_, **parameters: task_.submit(**parameters)), run.params.n_workers
+        return
+    from prefect.settings import get_current_settings
+
+    from zhclean.flows.cluster import attach, dask_runner, drain_workers
+
+    with dask_runner(run.params.dask_address) as runner:
+        attach(runner.client, str(get_current_settings().api.url))
+        slots = run.params.workers or sum(runner.client.nthreads().values()) or 1
+        try:
+            yield (lambda task_, **parameters: runner.submit(task_, parameters=parameters)), slots
+        finally:
+            drain_workers(runner.client)
+
+
 def _log_plan(run: Run, work: RunWork) -> None:
     plan = work.plan
     get_run_logger().info(
@@ -152,39 +181,49 @@ def _log_plan(run: Run, work: RunWork) -> None:
     )
 
 
-def _process(run: Run, work: RunWork) -> list[ShardResult]:
-    """Submit one task per shard; log progress as shards finish."""
-    if not work.shards:
+def _gather(run: Run, futures: list[Any], progress: int | None = None) -> list[Any]:
+    """Results as tasks finish. With ``progress`` (the bytes to process), each finished
+    shard is logged and the run's progress artifact moves."""
+    if not futures:
         return []
     logger = get_run_logger()
-    total = work.plan.bytes_to_process
-    progress = create_progress_artifact(0.0, description=f"zhclean run {run.run_id}: shards done")
-    futures = [
-        process_task.submit(run, i, shard, work.repeated_for(shard))
-        for i, shard in enumerate(work.shards)
-    ]
-    results: list[ShardResult] = []
+    artifact = (
+        create_progress_artifact(0.0, description=f"zhclean run {run.run_id}: shards done")
+        if progress is not None
+        else None
+    )
+    results: list[Any] = []
     done_bytes = 0
     for future in as_completed(futures):
         result = future.result()
+        release(future)
         results.append(result)
+        if artifact is None:
+            continue
         totals = result.totals
         done_bytes += totals.get("bytes_in", 0)
         elapsed = run.elapsed()
         logger.info(
             "shard %d/%d done: %d docs (%d published, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
             len(results),
-            len(work.shards),
+            len(futures),
             totals.get("inputs", 0),
             totals.get("published", 0),
             totals.get("quarantined", 0),
             done_bytes / 1e6,
-            total / 1e6,
+            progress / 1e6,
             elapsed,
             done_bytes / 1e6 / max(elapsed, 1e-9),
         )
-        update_progress_artifact(progress, 100.0 * len(results) / len(work.shards))
+        update_progress_artifact(artifact, 100.0 * len(results) / len(futures))
     return results
+
+
+def release(future: Any) -> None:
+    """Let Dask forget a result already read, so a later worker death cannot recompute it."""
+    release_ = getattr(getattr(future, "wrapped_future", None), "release", None)
+    if release_ is not None:  # a Dask future (a thread or process pool's has nothing to free)
+        release_()
 
 
 def _report_artifacts(report: dict[str, Any]) -> None:

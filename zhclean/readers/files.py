@@ -11,6 +11,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO
 
+from zhclean.core.location import is_remote, remote_fs
 from zhclean.core.record import VANISHED, Document, SourceRef
 from zhclean.core.step import Step
 from zhclean.readers.decode import DecodeError, decode_bytes
@@ -40,6 +41,8 @@ def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
     listed like files, so that each becomes a document or a quarantine row; the reader
     decides what may be read. Symlinked folders are never walked into.
     """
+    if is_remote(str(input_dir)):
+        return _list_remote(str(input_dir))
     root = Path(input_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"input directory not found: {root}")
@@ -62,6 +65,23 @@ def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
             raise ValueError(
                 f"two input files have the same source id {a.source!r}: {a.path!r}, {b.path!r}"
             )
+    return refs
+
+
+def _list_remote(root: str) -> list[SourceRef]:
+    """The objects under an object-store prefix (no links, FIFOs or devices there)."""
+    fs = remote_fs(root)
+    base = fs._strip_protocol(root).rstrip("/") + "/"
+    scheme = root.partition("://")[0]
+    refs = []
+    for path, info in fs.find(root, detail=True).items():
+        relative = path[len(base) :] if path.startswith(base) else path
+        if not relative or any(part.startswith(".") for part in relative.split("/")):
+            continue
+        if info.get("type", "file") != "file":
+            continue
+        refs.append(SourceRef(f"{scheme}://{path}", relative, int(info.get("size") or 0)))
+    refs.sort(key=lambda r: r.source)
     return refs
 
 
@@ -110,6 +130,9 @@ def open_source(
     link, and its type is checked on the open descriptor, so a FIFO, a device or a link
     swapped in after the check is refused instead of hanging the run.
     """
+    if is_remote(ref.path):
+        yield from _open_remote(ref)
+        return
     try:
         real = os.path.realpath(ref.path)
         if root is not None and not follow_symlinks and not _within(real, os.path.realpath(root)):
@@ -135,6 +158,23 @@ def open_source(
         raise ReadError(
             "unreadable", f"cannot read file: {err.strerror or err}", f"{type(err).__name__}: {err}"
         ) from err
+
+
+def _open_remote(ref: SourceRef) -> Iterator[tuple[BinaryIO, int]]:
+    fs = remote_fs(ref.path)
+    try:
+        size = int(fs.info(ref.path).get("size") or 0)
+        fh = fs.open(ref.path, "rb")
+    except FileNotFoundError as err:
+        raise ReadError(
+            VANISHED, f"{ref.source} was deleted during the run", f"{type(err).__name__}: {err}"
+        ) from err
+    except OSError as err:
+        raise ReadError(
+            "unreadable", f"cannot read object: {err}", f"{type(err).__name__}: {err}"
+        ) from err
+    with fh:
+        yield fh, size
 
 
 def read_source(

@@ -178,20 +178,25 @@ class RunWork:
         return {g: self.repeated[g] for g in {r.group for r in shard} if g in self.repeated}
 
 
-def list_inputs(run: Run) -> tuple[list[SourceRef], list[list[SourceRef]]]:
-    """The run's sources, and the shards the scan reads them in."""
+def list_inputs(
+    run: Run, slots: int | None = None
+) -> tuple[list[SourceRef], list[list[SourceRef]]]:
+    """The run's sources, and the shards the scan reads them in. ``slots`` is how many
+    tasks run at once (default: ``--workers``; on a cluster, its threads)."""
     sources = list_sources(run.input_root)
     total = sum(ref.size for ref in sources)
-    target = shard_bytes(total, run.params.n_workers, run.params.shard_mb)
+    target = shard_bytes(total, slots or run.params.n_workers, run.params.shard_mb)
     return sources, make_shards(sources, target)
 
 
-def plan_work(run: Run, sources: list[SourceRef], scans: Iterable[ScanResult]) -> RunWork:
+def plan_work(
+    run: Run, sources: list[SourceRef], scans: Iterable[ScanResult], slots: int | None = None
+) -> RunWork:
     """Reduce the scan, compare it with the published manifest, and shard the work."""
     scan = ScanResult()
     for part in scans:
         scan.merge(part)
     plan = plan_run(sources, scan.hashes, run.store.current_manifest(), run.params.full_refresh)
-    target = shard_bytes(plan.bytes_to_process, run.params.n_workers, run.params.shard_mb)
+    target = shard_bytes(plan.bytes_to_process, slots or run.params.n_workers, run.params.shard_mb)
     repeated = scan.repeated(plan.groups_to_process, StripperConfig.repeat_min_docs)
     return RunWork(plan, make_shards(plan.to_process, target), repeated)
