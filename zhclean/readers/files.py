@@ -130,10 +130,10 @@ def open_source(
     link, and its type is checked on the open descriptor, so a FIFO, a device or a link
     swapped in after the check is refused instead of hanging the run.
     """
-    if is_remote(ref.path):
-        yield from _open_remote(ref)
-        return
-    try:
+    with _read_errors(ref):
+        if is_remote(ref.path):
+            yield from _open_remote(ref)
+            return
         real = os.path.realpath(ref.path)
         if root is not None and not follow_symlinks and not _within(real, os.path.realpath(root)):
             raise ReadError(
@@ -150,7 +150,21 @@ def open_source(
             )
         with os.fdopen(fd, "rb") as fh:
             yield fh, info.st_size
-    except FileNotFoundError as err:
+
+
+def _open_remote(ref: SourceRef) -> Iterator[tuple[BinaryIO, int]]:
+    fs = remote_fs(ref.path)
+    size = int(fs.info(ref.path).get("size") or 0)
+    with fs.open(ref.path, "rb") as fh:
+        yield fh, size
+
+
+@contextmanager
+def _read_errors(ref: SourceRef) -> Iterator[None]:
+    """The operating system's errors as the rejections they mean."""
+    try:
+        yield
+    except FileNotFoundError as err:  # listed, then gone: reported as missing, not quarantined
         raise ReadError(
             VANISHED, f"{ref.source} was deleted during the run", f"{type(err).__name__}: {err}"
         ) from err
@@ -158,23 +172,6 @@ def open_source(
         raise ReadError(
             "unreadable", f"cannot read file: {err.strerror or err}", f"{type(err).__name__}: {err}"
         ) from err
-
-
-def _open_remote(ref: SourceRef) -> Iterator[tuple[BinaryIO, int]]:
-    fs = remote_fs(ref.path)
-    try:
-        size = int(fs.info(ref.path).get("size") or 0)
-        fh = fs.open(ref.path, "rb")
-    except FileNotFoundError as err:
-        raise ReadError(
-            VANISHED, f"{ref.source} was deleted during the run", f"{type(err).__name__}: {err}"
-        ) from err
-    except OSError as err:
-        raise ReadError(
-            "unreadable", f"cannot read object: {err}", f"{type(err).__name__}: {err}"
-        ) from err
-    with fh:
-        yield fh, size
 
 
 def read_source(
