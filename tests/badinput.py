@@ -54,6 +54,9 @@ def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
     menu = "\n".join(["首页", "新闻中心", "|", "政务公开", "相关链接", "· 关于我们", "· 联系我们",
                       "Copyright © 2022 版权所有", "京ICP备12345678号", "网站地图 | 隐私政策"])  # fmt: skip
     put("all_boilerplate.txt", menu.encode("utf-8"), "strip_boilerplate.empty_after_boilerplate")
+    with open(root / "too_large.txt", "wb") as fh:  # sparse: over the 8 MiB cap, no disk used
+        fh.truncate(9 * 1024 * 1024)
+    expected["too_large.txt"] = "read.too_large"
     put("emoji_only.txt", "😀😀🎉\n👍 ❤️ ✨✨\n——\n".encode(), "normalize.no_words")
     put("新闻 稿件 第1期.txt", seed_text("001").encode("utf-8"), "published")
     os.symlink("loop.txt", root / "loop.txt")

@@ -101,10 +101,10 @@ def explain_source(params: RunParams, source: str, width: int = 60) -> str:
         root, ref = path.parent, SourceRef(str(path), path.name, path.stat().st_size)
         refs = [ref]
     group = [r for r in refs if r.group == ref.group]
-    scan = scan_sources(group, str(root), params.follow_symlinks)
+    scan = scan_sources(group, str(root), params.follow_symlinks, params.max_doc_bytes)
     repeated = scan.repeated([ref.group], StripperConfig.repeat_min_docs).get(ref.group)
     doc = Document.from_ref(ref)
-    FileReader(str(root), params.follow_symlinks).run([doc])
+    FileReader(str(root), params.follow_symlinks, params.max_doc_bytes).run([doc])
     if doc.rejected:
         return f"{source}: not read: {doc.rejection.reason}"
     return explain(doc.raw_text, repeated=repeated, width=width)

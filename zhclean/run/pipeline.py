@@ -23,9 +23,6 @@ from zhclean.splitters.step import SentenceSplitter
 from zhclean.tokenizers.jieba_tokenizer import Tokenizer
 from zhclean.validation.validate import ContractValidator
 
-# Input bytes per batch (besides ``batch_docs``): a batch's documents are in memory at once.
-BATCH_BYTES = 32_000_000
-
 
 def build_pipeline(
     params: RunParams = DEFAULTS,
@@ -41,7 +38,7 @@ def build_pipeline(
     part, for tests and evaluations that only look at the cleaned documents; ``stripper``
     overrides the stripper's thresholds (evaluations re-tune them)."""
     steps: list[Step] = [
-        FileReader(params.input_dir, params.follow_symlinks),
+        FileReader(params.input_dir, params.follow_symlinks, params.max_doc_bytes),
         TextNormalizer(),
         ScriptConverter(),
         BoilerplateStripper(RuleSet.load(), repeated, stripper),
@@ -55,7 +52,10 @@ def build_pipeline(
         steps.append(ContractValidator(params.max_sentence_chars))
     if writer is not None:
         steps.append(writer)
-    return Pipeline(steps, batch_docs=params.batch_docs, batch_bytes=BATCH_BYTES)
+    # A batch's documents are in memory together, with everything the steps make of them
+    # (tokens, frames, Arrow buffers: about 50 times their size): bounding a batch's input
+    # by the per-document cap bounds a worker's memory (README, "Throughput and memory").
+    return Pipeline(steps, batch_docs=params.batch_docs, batch_bytes=params.max_doc_bytes)
 
 
 def rule_reasons() -> dict[str, str]:
