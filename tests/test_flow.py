@@ -171,7 +171,7 @@ def test_quality_gate_blocks_publishing(seeds, tmp_path):
     assert run_flow(seeds, out).is_completed()
     snapshot = OutputStore(out).current_snapshot()
     before = {p.name: p.read_bytes() for p in (out / "documents").iterdir()}
-    build_bad_corpus(seeds, with_seeds=False)  # add 15 inputs, 6 of them bad
+    build_bad_corpus(seeds, with_seeds=False)  # add 27 inputs, 12 of them bad
     state = run_flow(seeds, out)  # default max fraction 0.05
     assert state.is_failed()
     assert "quality gate" in state.message

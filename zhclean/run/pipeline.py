@@ -1,5 +1,5 @@
-"""The pipeline, assembled once: read → normalize → convert → strip boilerplate → extract
-metadata → assemble → split → tokenize → validate → write.
+"""The pipeline, assembled once: read → convert HTML → normalize → convert script → strip
+boilerplate → extract metadata → assemble → split → tokenize → validate → write.
 
 Tests, the benchmark, ``zhclean run`` and cluster workers all build it here, so they all
 run the same steps in the same order.
@@ -19,6 +19,7 @@ from zhclean.extractors.metadata import MetadataExtractor
 from zhclean.normalizers.script import ScriptConverter
 from zhclean.normalizers.text import TextNormalizer
 from zhclean.readers.files import FileReader
+from zhclean.readers.html import HtmlConverter
 from zhclean.splitters.step import SentenceSplitter
 from zhclean.tokenizers.jieba_tokenizer import Tokenizer
 from zhclean.validation.validate import ContractValidator
@@ -39,6 +40,7 @@ def build_pipeline(
     overrides the stripper's thresholds (evaluations re-tune them)."""
     steps: list[Step] = [
         FileReader(params.input_dir, params.follow_symlinks, params.max_doc_bytes),
+        HtmlConverter(),
         TextNormalizer(),
         ScriptConverter(),
         BoilerplateStripper(RuleSet.load(), repeated, stripper),
