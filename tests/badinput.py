@@ -10,6 +10,32 @@ from tests.conftest import seed_text
 
 PROSE = seed_text("004").split("\n")[8]  # a long paragraph of real prose
 SECRET = b"aws_secret_access_key=FAKE-zhclean-test-secret"
+HTML_PAGES = Path(__file__).resolve().parent / "data" / "html"
+
+
+def html_page(name: str) -> str:
+    return (HTML_PAGES / name).read_text(encoding="utf-8")
+
+
+def html_inputs() -> dict[str, tuple[bytes, str]]:
+    """HTML saved as text, as crawlers dump it: name -> (bytes, expected outcome).
+
+    A news page (navigation, breadcrumb, scripts, styles, noscript, template, comments,
+    footer), a forum thread, an entity-laden fragment, a GB18030 page that says so in a
+    meta tag, a page of scripts only, and one nested deeper than the parser can take.
+    """
+    nested = "<html><body>" + "<div>" * 5_000 + "正文藏在五千层里。" + "</div>" * 5_000
+    scripts = (
+        "<html><head><script>var a = 1;</script><style>p { color: red; }</style></head></html>"
+    )
+    return {
+        "html_news.txt": (html_page("news.html").encode("utf-8"), "published"),
+        "html_forum.txt": (html_page("forum.html").encode("utf-8"), "published"),
+        "html_entities.txt": (html_page("entities.html").encode("utf-8"), "published"),
+        "html_gb18030.txt": (html_page("gb18030.html").encode("gb18030"), "published"),
+        "html_scripts_only.txt": (scripts.encode("utf-8"), "html.no_text"),
+        "html_nested.txt": (nested.encode("utf-8"), "html.too_deep"),
+    }
 
 
 def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
@@ -54,6 +80,9 @@ def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
     menu = "\n".join(["首页", "新闻中心", "|", "政务公开", "相关链接", "· 关于我们", "· 联系我们",
                       "Copyright © 2022 版权所有", "京ICP备12345678号", "网站地图 | 隐私政策"])  # fmt: skip
     put("all_boilerplate.txt", menu.encode("utf-8"), "strip_boilerplate.empty_after_boilerplate")
+    with open(root / "too_large.txt", "wb") as fh:  # sparse: over the 8 MiB cap, no disk used
+        fh.truncate(9 * 1024 * 1024)
+    expected["too_large.txt"] = "read.too_large"
     put("emoji_only.txt", "😀😀🎉\n👍 ❤️ ✨✨\n——\n".encode(), "normalize.no_words")
     put("新闻 稿件 第1期.txt", seed_text("001").encode("utf-8"), "published")
     os.symlink("loop.txt", root / "loop.txt")
@@ -81,6 +110,8 @@ def build_bad_corpus(root: Path, with_seeds: bool = True) -> dict[str, str]:
     expected["\\xff\\xfe新闻.txt"] = "published"
     os.symlink("crlf.txt", root / "inside_link.txt")
     expected["inside_link.txt"] = "published"
+    for name, (data, outcome) in html_inputs().items():
+        put(name, data, outcome)
     if with_seeds:
         for prefix in ("000", "004"):
             name = f"seed_{prefix}.txt"

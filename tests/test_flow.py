@@ -160,6 +160,10 @@ def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
     assert by_source["loop.txt"]["reason"].startswith("cannot read file")
     assert by_source["image.png"]["reason"] == "binary file (PNG image signature), not text"
     assert by_source["empty.txt"]["size_bytes"] == 0 and by_source["image.png"]["size_bytes"] > 1000
+    # over the per-document cap: quarantined unread, with its size, its hash and the limit
+    big = by_source["too_large.txt"]
+    assert big["size_bytes"] == 9 * 2**20 and big["content_sha256"]
+    assert big["reason"].startswith("file is 9,437,184 bytes, over the 8 MB per-document limit")
 
 
 def test_quality_gate_blocks_publishing(seeds, tmp_path):

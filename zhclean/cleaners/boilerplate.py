@@ -663,7 +663,7 @@ class BoilerplateStripper(Step):
         return lines, ex
 
     def process(self, doc: Document) -> None:
-        lines, ex = self.strip(doc.text, split_lines(doc.raw_text), doc.group)
+        lines, ex = self.strip(doc.text, split_lines(doc.input_text), doc.group)
         doc.lines = lines
         # The metadata extractor reads the header above the body and the footer below it.
         doc.content_span = (

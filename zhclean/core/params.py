@@ -56,7 +56,12 @@ class RunParams:
         0.0, "seconds to wait when another run holds the output (default: fail at once)"
     )
     batch_docs: int = _param(
-        500, "documents validated and written together (one Parquet row group); bounds memory"
+        500, "most documents validated and written together (one Parquet row group)"
+    )
+    max_doc_mb: float = _param(
+        8.0,
+        "largest input file, in MB: a larger one is quarantined unread (read.too_large); "
+        "a batch holds at most this much input, which bounds a worker's memory",
     )
 
     def problems(self) -> list[str]:
@@ -72,11 +77,17 @@ class RunParams:
             out.append("--max-sentence-chars must be at least 1")
         if self.batch_docs < 1:
             out.append("--batch-docs must be at least 1")
+        if self.max_doc_mb <= 0:
+            out.append("--max-doc-mb must be positive")
         if self.wait_for_lock < 0:
             out.append("--wait-for-lock must not be negative")
         if self.dask_address is not None and "://" not in self.dask_address:
             out.append("--dask-address must be a scheduler address such as tcp://host:8786")
         return out
+
+    @property
+    def max_doc_bytes(self) -> int:
+        return int(self.max_doc_mb * 1024 * 1024)
 
     @property
     def n_workers(self) -> int:

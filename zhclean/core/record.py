@@ -97,6 +97,9 @@ class Document:
     content_sha256: str = ""
     encoding: str = ""
     raw_text: str = ""
+    # An HTML input's visible text, one block per line (``raw_text`` keeps the markup);
+    # None for a text input. See ``input_text``.
+    converted_text: str | None = None
     text: str = ""
     script: str | None = None
     title: str | None = None
@@ -133,6 +136,12 @@ class Document:
     @property
     def group(self) -> str:
         return source_group(self.source)
+
+    @property
+    def input_text(self) -> str:
+        """What the cleaning stages start from: ``raw_text``, or for an HTML input the
+        text it was converted to."""
+        return self.raw_text if self.converted_text is None else self.converted_text
 
     @property
     def rejected(self) -> bool:

@@ -165,11 +165,12 @@ class Pipeline:
     """Steps applied batch by batch to a stream of documents.
 
     A batch holds at most ``batch_docs`` documents and ``batch_bytes`` input bytes (a
-    document's size is known from the listing before it is read), which bounds memory.
+    document's size is known from the listing before it is read; one larger document
+    makes a batch of its own), which bounds memory.
     """
 
     def __init__(
-        self, steps: list[Step], batch_docs: int = 500, batch_bytes: int = 32_000_000
+        self, steps: list[Step], batch_docs: int = 500, batch_bytes: int = 8 << 20
     ) -> None:
         self.steps = steps
         self.batch_docs = batch_docs
@@ -216,13 +217,16 @@ def _doc_bytes(doc: Document) -> int:
 
 
 def _batched(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:
+    """Batches of at most ``max_docs`` documents and ``max_bytes`` bytes, in order: a
+    document that would take a batch over ``max_bytes`` starts the next one."""
     batch: list[Document] = []
     size = 0
     for doc in docs:
-        batch.append(doc)
-        size += _doc_bytes(doc)
-        if len(batch) >= max_docs or size >= max_bytes:
+        n = _doc_bytes(doc)
+        if batch and (len(batch) >= max_docs or size + n > max_bytes):
             yield batch
             batch, size = [], 0
+        batch.append(doc)
+        size += n
     if batch:
         yield batch

@@ -76,7 +76,7 @@ IO_RETRIES: dict[str, Any] = {
 @task(name="scan-sources", **IO_RETRIES)
 def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
-    return scan_sources(refs, run.input_root, run.params.follow_symlinks)
+    return scan_sources(refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes)
 
 
 @task(name="process-shard", **IO_RETRIES)
@@ -102,6 +102,7 @@ def etl(
     dask_address: str | None = D.dask_address,
     wait_for_lock: float = D.wait_for_lock,
     batch_docs: int = D.batch_docs,
+    max_doc_mb: float = D.max_doc_mb,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 

@@ -141,13 +141,14 @@ def normalize_text(raw: str) -> str:
 
 
 class TextNormalizer(Step):
-    """Normalize ``raw_text`` into ``text``; the raw text stays on the document."""
+    """Normalize ``raw_text`` (or the text an HTML input was converted to) into ``text``;
+    the raw text stays on the document."""
 
     name = "normalize"
 
     def process(self, doc: Document) -> None:
-        doc.text = normalize_text(doc.raw_text)
-        self.count("chars_in", len(doc.raw_text))
+        doc.text = normalize_text(doc.input_text)
+        self.count("chars_in", len(doc.input_text))
         self.count("chars_out", len(doc.text))
         if not doc.text.strip():
             doc.reject(

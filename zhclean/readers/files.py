@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from zhclean.core.location import is_remote, remote_fs
+from zhclean.core.params import DEFAULTS
 from zhclean.core.record import VANISHED, Document, SourceRef
 from zhclean.core.step import Step
 from zhclean.readers.decode import DecodeError, decode_bytes
 
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# The per-document cap (--max-doc-mb): a larger file is quarantined unread.
+DEFAULT_MAX_BYTES = DEFAULTS.max_doc_bytes
 INVALID_UTF8 = "read.invalid_utf8"
 
 
@@ -183,8 +185,15 @@ def read_source(
     """The bytes of one source (see :func:`open_source`), up to ``max_bytes``."""
     with open_source(ref, root, follow_symlinks) as (fh, size):
         if size > max_bytes:
-            raise ReadError("too_large", f"file is {size} bytes, over the {max_bytes}-byte limit")
-        return fh.read()
+            raise ReadError(
+                "too_large",
+                f"file is {size:,} bytes, over the {max_bytes / 2**20:g} MB per-document limit "
+                "(--max-doc-mb) that bounds a worker's memory; not read",
+            )
+        data = fh.read(max_bytes + 1)  # a file that grows after the check stays bounded
+        if len(data) > max_bytes:
+            raise ReadError("too_large", f"file grew over {max_bytes:,} bytes while being read")
+        return data
 
 
 def hash_source(ref: SourceRef, root: str | None = None, follow_symlinks: bool = False) -> str:

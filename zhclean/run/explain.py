@@ -22,6 +22,7 @@ from zhclean.core.simplify import to_simplified
 from zhclean.extractors.metadata import MetadataExtractor
 from zhclean.normalizers.text import normalize_text
 from zhclean.readers.files import FileReader, list_sources
+from zhclean.readers.html import HtmlConverter
 from zhclean.run.plan import scan_sources
 
 
@@ -101,10 +102,11 @@ def explain_source(params: RunParams, source: str, width: int = 60) -> str:
         root, ref = path.parent, SourceRef(str(path), path.name, path.stat().st_size)
         refs = [ref]
     group = [r for r in refs if r.group == ref.group]
-    scan = scan_sources(group, str(root), params.follow_symlinks)
+    scan = scan_sources(group, str(root), params.follow_symlinks, params.max_doc_bytes)
     repeated = scan.repeated([ref.group], StripperConfig.repeat_min_docs).get(ref.group)
     doc = Document.from_ref(ref)
-    FileReader(str(root), params.follow_symlinks).run([doc])
+    FileReader(str(root), params.follow_symlinks, params.max_doc_bytes).run([doc])
+    HtmlConverter().run([doc])  # an HTML page is explained as the text it converts to
     if doc.rejected:
         return f"{source}: not read: {doc.rejection.reason}"
-    return explain(doc.raw_text, repeated=repeated, width=width)
+    return explain(doc.input_text, repeated=repeated, width=width)

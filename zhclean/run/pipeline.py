@@ -1,5 +1,5 @@
-"""The pipeline, assembled once: read → normalize → convert → strip boilerplate → extract
-metadata → assemble → split → tokenize → validate → write.
+"""The pipeline, assembled once: read → convert HTML → normalize → convert script → strip
+boilerplate → extract metadata → assemble → split → tokenize → validate → write.
 
 Tests, the benchmark, ``zhclean run`` and cluster workers all build it here, so they all
 run the same steps in the same order.
@@ -19,12 +19,10 @@ from zhclean.extractors.metadata import MetadataExtractor
 from zhclean.normalizers.script import ScriptConverter
 from zhclean.normalizers.text import TextNormalizer
 from zhclean.readers.files import FileReader
+from zhclean.readers.html import HtmlConverter
 from zhclean.splitters.step import SentenceSplitter
 from zhclean.tokenizers.jieba_tokenizer import Tokenizer
 from zhclean.validation.validate import ContractValidator
-
-# Input bytes per batch (besides ``batch_docs``): a batch's documents are in memory at once.
-BATCH_BYTES = 32_000_000
 
 
 def build_pipeline(
@@ -41,7 +39,8 @@ def build_pipeline(
     part, for tests and evaluations that only look at the cleaned documents; ``stripper``
     overrides the stripper's thresholds (evaluations re-tune them)."""
     steps: list[Step] = [
-        FileReader(params.input_dir, params.follow_symlinks),
+        FileReader(params.input_dir, params.follow_symlinks, params.max_doc_bytes),
+        HtmlConverter(),
         TextNormalizer(),
         ScriptConverter(),
         BoilerplateStripper(RuleSet.load(), repeated, stripper),
@@ -55,7 +54,10 @@ def build_pipeline(
         steps.append(ContractValidator(params.max_sentence_chars))
     if writer is not None:
         steps.append(writer)
-    return Pipeline(steps, batch_docs=params.batch_docs, batch_bytes=BATCH_BYTES)
+    # A batch's documents are in memory together, with everything the steps make of them
+    # (tokens, frames, Arrow buffers: about 50 times their size): bounding a batch's input
+    # by the per-document cap bounds a worker's memory (README, "Throughput and memory").
+    return Pipeline(steps, batch_docs=params.batch_docs, batch_bytes=params.max_doc_bytes)
 
 
 def rule_reasons() -> dict[str, str]:

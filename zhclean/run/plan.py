@@ -25,6 +25,7 @@ from zhclean.readers.files import (
     list_sources,
     read_source,
 )
+from zhclean.readers.html import page_text
 from zhclean.run.context import Run
 from zhclean.run.store import Manifest
 
@@ -79,6 +80,11 @@ def scan_sources(
         try:
             text = decode_bytes(data).text
         except DecodeError:
+            continue
+        try:
+            # an HTML page counts the lines the stripper will see: those of its text
+            text = page_text(text)
+        except Exception:  # too deep, or refused by the parser: the HTML step says why
             continue
         counts = result.lines.setdefault(ref.group, GroupLineCounts())
         counts.add(document_line_keys(split_lines(text)))

@@ -13,6 +13,7 @@ import pandera.pandas as pa
 
 from zhclean.contract.models import DocumentsModel, sentence_schema
 from zhclean.contract.rows import documents_table, sentences_table, to_frame
+from zhclean.core.markup import find_markup
 from zhclean.core.params import MAX_SENTENCE_CHARS
 from zhclean.core.record import Document
 from zhclean.core.step import Step
@@ -36,6 +37,16 @@ def _failures_by_row(err: pa.errors.SchemaErrors) -> dict[int, list[tuple[str, s
             ) from err
         out.setdefault(int(index), []).append((str(column), str(check), str(case)))
     return out
+
+
+def markup_left(doc: Document) -> tuple[str, str] | None:
+    """(field, the markup) when a published field of ``doc`` still holds an HTML tag or a
+    character reference; sentences and tokens are cut from ``text``, so it covers them."""
+    for column in ("text", "title", "author", "source_name"):
+        value = getattr(doc, column)
+        if value and (found := find_markup(value)):
+            return column, found
+    return None
 
 
 def _row_failures(
@@ -63,6 +74,23 @@ class ContractValidator(Step):
         self.sentences_schema = sentence_schema(max_sentence_chars)
 
     def process_batch(self, docs: list[Document]) -> None:
+        for doc in docs:
+            # Belt and braces behind the HTML step: markup never reaches the datasets,
+            # whether a page escaped detection or its text quotes markup.
+            if left := markup_left(doc):
+                column, found = left
+                doc.reject(
+                    self.name,
+                    "no_markup",
+                    f"documents.{column} holds HTML markup ({found[:40]}): a page that was "
+                    "not converted, or text that quotes markup",
+                    f"documents.{column}: no_markup",
+                    found[:MAX_FAILURE_CASE_CHARS],
+                )
+                self.count("failed.documents.no_markup")
+        docs = [d for d in docs if not d.rejected]
+        if not docs:
+            return
         # run_id and processed_at are the writer's; any valid value checks the same.
         now = datetime.now(UTC)
         doc_frame = to_frame(documents_table(docs, "validate", now))

@@ -13,8 +13,9 @@ from zhclean.core.record import VANISHED, Document, Outcome
 from zhclean.core.step import Step
 from zhclean.writers.parquet import ParquetPartWriter
 
-# Removals that are not boilerplate: the heading moves to `title`, bylines to metadata.
-NOT_BOILERPLATE_PREFIXES = ("title.heading", "meta.", "read.")
+# Removals that are not boilerplate: the heading moves to `title`, bylines to metadata;
+# read.* and html.* entries record how the input was read, not a removed line.
+NOT_BOILERPLATE_PREFIXES = ("title.heading", "meta.", "read.", "html.")
 # A document that loses more than this share of its characters is "heavy boilerplate".
 HEAVY_BOILERPLATE_SHARE = 0.8
 
