@@ -325,12 +325,23 @@ class BoilerplateStripper(Step):
             return
         head = lines[first].text
         title = head
-        # The page <title> often carries a site suffix; the in-page heading does not.
-        for i in range(first + 1, len(lines)):
-            t = lines[i].text
-            if t and t != head and len(t) >= 4 and len(t) >= 0.4 * len(head) and _is_affix(head, t):
-                title = t
-                break
+        # The page <title> often carries a site suffix; the in-page heading does not. The
+        # site's name stands alone near the top too (its logo), so of the lines that are
+        # a part of the <title>, the one nearest the article (the last one above its first
+        # line of text) is the heading.
+        text_start = next((i for i in range(first + 1, len(lines)) if feats[i].is_good), None)
+        affixes = [
+            i
+            for i in range(first + 1, len(lines))
+            if (t := lines[i].text)
+            and t != head
+            and len(t) >= 4
+            and len(t) >= 0.4 * len(head)
+            and _is_affix(head, t)
+        ]
+        above = [i for i in affixes if text_start is None or i < text_start]
+        if affixes:
+            title = lines[(above or affixes)[-1]].text
         else:
             parts = [p for p in _TITLE_SPLIT_RE.split(head) if p]
             if len(parts) > 1:
@@ -346,6 +357,33 @@ class BoilerplateStripper(Step):
                 and min(len(t), len(title)) >= 0.8 * max(len(t), len(title))
             ):
                 lines[i].removed_by = TITLE_REPEAT
+
+    def _restore_refrains(self, lines: list[Line], feats: list[LineFeatures]) -> int:
+        """Give back the copies of the title that a run of short lines repeats.
+
+        A song's chorus is often its title, and a poem's refrain too: a copy of the title
+        that stands inside a run of short narrative lines (after its first line) is a line
+        of the text, not a repeated heading. The copy above the run (the in-page heading)
+        stays removed. Returns how many copies were given back.
+        """
+        copies = frozenset(i for i, ln in enumerate(lines) if ln.removed_by == TITLE_REPEAT)
+        if not copies:
+            return 0
+        cfg = self.config
+        restored = 0
+        for start, end, _ in narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+            passable=copies,
+        ):
+            for i in copies:
+                if start < i < end:
+                    lines[i].removed_by = None
+                    restored += 1
+        return restored
 
     # -- phase 3: repeated lines ---------------------------------------------------------
 
@@ -460,7 +498,7 @@ class BoilerplateStripper(Step):
             if han >= cfg.narrative_over_prose * prose_han and prose_han < cfg.narrative_max_prose:
                 mode = SHORT_LINES
                 for k in range(start, end + 1):
-                    if lines[k].text:
+                    if lines[k].text and lines[k].kept:
                         cf[k] = GOOD
         tail = find_tail(
             lines,
@@ -640,7 +678,9 @@ class BoilerplateStripper(Step):
         edge = self._apply_rules(lines, feats, self._short_line_article(lines, feats))
         self._mark_title(lines, feats)
         self._mark_repeats(lines, feats, raw_lines, group)
+        refrains = self._restore_refrains(lines, feats)
         ex = self._locate(lines, feats, edge)
+        ex.refrains = refrains
         ex.span = self._mark_outside_main(lines, feats, edge, ex)
         if ex.span is not None:
             ex.meta_restored = self._resolve_meta_zones(lines, ex.cf, ex.span)
@@ -710,6 +750,7 @@ class Extraction:
     prose_han: int  # Han of good lines in the best context-free prose block
     span: tuple[int, int] | None = None
     meta_restored: int = 0
+    refrains: int = 0
     removed_share: float = 0.0
     confidence: float = 0.0
 

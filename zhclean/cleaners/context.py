@@ -378,6 +378,68 @@ def _narrative_eligible(line: Line, f: LineFeatures) -> bool:
     )
 
 
+# Rules whose lines carry no text of their own (an image file name, a "[图片]" marker):
+# inside a run of short lines they are skipped, not a break.
+INERT_RULES = frozenset({"bp.media"})
+# At most this many inert lines in a row inside a run.
+_MAX_INERT = 3
+# This many weak lines in a row (labels, bare names, buttons) end a run.
+_MAX_WEAK = 3
+
+
+def _inert(line: Line, f: LineFeatures) -> bool:
+    """A line without text of its own between the lines of a short-line article: an image
+    file name or marker (removed by a media rule), a time of day ("06:10"), a number."""
+    if line.removed_by in INERT_RULES:
+        return True
+    return line.kept and f.n_han == 0 and 0 < f.n_chars <= 40 and not (f.date_only or f.stamp)
+
+
+def _narrative_line(f: LineFeatures) -> bool:
+    """A line that reads like a clause: five Han or more with function characters or
+    clauses separated by spaces, and no field label."""
+    return f.n_han >= 5 and not f.n_labels and (f.n_function >= 1 or f.is_spaced_prose)
+
+
+def _weak(f: LineFeatures) -> bool:
+    """A line that adds nothing to a run of short lines by itself: a field ("作词：林间",
+    "点击次数：28615"), or four Han or fewer without function characters ("复制歌词",
+    a singer's name)."""
+    if f.n_labels:
+        return True
+    return f.n_han <= 4 and not f.n_function and not f.is_spaced_prose
+
+
+def _trim(run: list[int], feats: Sequence[LineFeatures]) -> list[int]:
+    """Cut the header of a run and the weak lines at its end (buttons, counters).
+
+    The header is everything up to the last field line ("作词：", "作曲：") above the
+    first line that reads like a clause, then the weak lines that hold digits (a date
+    and view counter). Bare weak lines at the head (a poem's title and poet, or the last
+    items of a menu) stay only when the run has weak lines of that kind inside it too: a
+    page of poems repeats title and poet between the verses, a menu does not.
+    """
+    last_label = -1
+    for k, i in enumerate(run):
+        if _narrative_line(feats[i]):
+            break
+        if feats[i].n_labels:
+            last_label = k
+    run = run[last_label + 1 :]
+    while run and _weak(feats[run[0]]) and feats[run[0]].n_digits:
+        run = run[1:]
+    while run and _weak(feats[run[-1]]):
+        run = run[:-1]
+    head = 0
+    while head < len(run) and _weak(feats[run[head]]):
+        head += 1
+    if head and not any(
+        _weak(feats[i]) and not (feats[i].n_digits or feats[i].n_labels) for i in run[head:]
+    ):
+        run = run[head:]
+    return run
+
+
 def narrative_runs(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -385,6 +447,7 @@ def narrative_runs(
     min_lines: int,
     min_han: int,
     min_function: float,
+    passable: frozenset[int] = frozenset(),
 ) -> list[tuple[int, int, int]]:
     """Runs (start, end, Han) of short lines that read like sentences, not like lists.
 
@@ -395,19 +458,27 @@ def narrative_runs(
     lines of five Han or more (classical verse has few function characters, and its
     titles and poets' names sit between the verses), few organisation names and
     few digits: menus, directories and link lists fail those tests.
+
+    Lines without text of their own (image file names, "[图片]" markers, times of day:
+    :func:`_inert`) and the lines in ``passable`` (copies of the title, which a chorus
+    repeats) neither count nor break a run. Three weak lines in a row (fields, buttons,
+    bare names: :func:`_weak`) end it, and a run is trimmed of its header and of the
+    weak lines at its end (:func:`_trim`), so that a song's credits and the buttons
+    under it stay out.
     """
     out = []
     n = len(lines)
-    i = 0
-    while i < n:
-        if not (lines[i].text and _narrative_eligible(lines[i], feats[i])):
-            i += 1
-            continue
-        run, j = [], i
-        while j < n and (not lines[j].text or _narrative_eligible(lines[j], feats[j])):
-            if lines[j].text:
-                run.append(j)
-            j += 1
+
+    def member(i: int) -> str:
+        """'text', 'skip' (inert or passable) or '' (breaks the run)."""
+        if i in passable or _inert(lines[i], feats[i]):
+            return "skip"
+        return "text" if _narrative_eligible(lines[i], feats[i]) else ""
+
+    def close(run: list[int]) -> None:
+        run = _trim(run, feats)
+        if not run:
+            return
         fs = [feats[k] for k in run]
         n_han = sum(f.n_han for f in fs)
         if (
@@ -423,7 +494,49 @@ def narrative_runs(
             and sum(1 for f in fs if f.n_digits) <= 0.3 * len(run)
         ):
             out.append((run[0], run[-1], n_han))
-        i = j
+
+    i = 0
+    while i < n:
+        if not (lines[i].text and member(i) == "text"):
+            i += 1
+            continue
+        run: list[int] = []
+        skipped = weak = 0
+        j = i
+        while j < n:
+            if not lines[j].text:
+                j += 1
+                continue
+            kind = member(j)
+            if kind == "skip":
+                skipped += 1
+                if skipped > _MAX_INERT:
+                    break
+            elif kind == "text":
+                skipped = 0
+                weak = weak + 1 if _weak(feats[j]) else 0
+                if weak >= _MAX_WEAK:
+                    # The run ends before the weak lines; the next one may start on the
+                    # last two of them (a title and a poet's name above the verses).
+                    seq = [*run[len(run) - (weak - 1) :], j]
+                    run = run[: len(run) - (weak - 1)]
+                    j += 1
+                    while j < n and (
+                        not lines[j].text
+                        or member(j) == "skip"
+                        or (member(j) == "text" and _weak(feats[j]))
+                    ):
+                        if lines[j].text and member(j) == "text":
+                            seq.append(j)
+                        j += 1
+                    j = seq[-2]
+                    break
+                run.append(j)
+            else:
+                break
+            j += 1
+        close(run)
+        i = j if j > i else i + 1
     return out
 
 
