@@ -39,13 +39,14 @@ see :func:`confidence`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zhclean.cleaners.context import (
     BAD,
     GOOD,
     SHORT,
     Tail,
+    announced_lists,
     context_free_classes,
     find_tail,
     is_heading,
@@ -109,6 +110,8 @@ class StripperConfig:
     removed_weight: float = -2.0
     extend_max_chars: int = 20
     extend_max_list: int = 6
+    list_item_weight: float = 0.5
+    extend_max_held: int = 4
     # tails after the article
     tail_min_records: int = 3
     record_max_gap: int = 12
@@ -433,7 +436,11 @@ class BoilerplateStripper(Step):
             elif cf is not None and cf[i] == GOOD:
                 weights.append(float(f.n_content))
             elif final is not None and cf is not None and final[i] == GOOD:
-                if _cell_like(f) or (is_heading(f) and _next_is(cf, lines, i, n, GOOD)):
+                if (
+                    _cell_like(f)
+                    or f.is_field_record
+                    or (is_heading(f) and _next_is(cf, lines, i, n, GOOD))
+                ):
                     weights.append(-0.2)
                 else:
                     weights.append(block_weight(f))
@@ -515,10 +522,18 @@ class BoilerplateStripper(Step):
                     cf[k] = BAD
         final = smooth(cf, feats, lines)
         weights = self._weights(lines, feats, edge, cf, final)
+        # A list the text announces is the article's: its lines cost nothing, so the
+        # block runs to its end (a list of names alone after "名单如下：" included).
+        lists = announced_lists(lines, feats, cf, edge)
+        for start, end in lists:
+            for k in range(start, end + 1):
+                if lines[k].text and lines[k].kept and (tail is None or k < tail.start):
+                    final[k] = GOOD
+                    weights[k] = max(weights[k], cfg.list_item_weight)
         if tail is not None:
             for k in range(tail.start, n):
                 weights[k] = min(weights[k], cfg.removed_weight) if lines[k].text else 0.0
-        return Extraction(mode, cf, final, weights, tail, runs, prose_han)
+        return Extraction(mode, cf, final, weights, tail, runs, prose_han, lists=lists)
 
     def _mark_outside_main(
         self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str], ex: Extraction
@@ -575,34 +590,57 @@ class BoilerplateStripper(Step):
         content. A run of ``extend_max_list`` or more short lines with hardly any digits is
         a list of names or titles (tables hold numbers): the block does not grow over it,
         unless its last line announces the list ("名单如下：").
+
+        A notice closes with contact lines, a signature and a date. Contact lines (an
+        edge-scoped rule) and records of fields ("地址：… 电话：…") are page footers as
+        often: growth passes over them only when a closing date follows, and it ends at
+        that date.
         """
 
-        def plain(i: int) -> bool | None:
+        def plain(i: int) -> str:
+            """'skip', 'date' (a closing date), 'plain', 'held' (contact, fields) or 'stop'."""
             line, f = lines[i], feats[i]
             if not line.text:
-                return None  # blank: look further
+                return "skip"
             if line.removed_by == REPEAT_CORPUS and f.n_content <= 3:
-                return None  # a number repeated across pages ("16"): neither stop nor keep
+                return "skip"  # a number repeated across pages ("16"): neither stop nor keep
             if is_meta(line):
-                return None  # a closing byline or date: the metadata zones decide
-            if not line.kept or i in edge:
-                return False
+                # a closing date ends the notice; a byline: the metadata zones decide
+                return "date" if "date" in (line.fields or {}) else "skip"
+            if i in edge and line.kept:
+                return "held"
+            if not line.kept:
+                return "stop"
+            if f.is_field_record:
+                return "held"
             if f.is_good:
-                return True
+                return "plain"
             if f.n_content < 2:
-                return None  # a stray cell ("7", "、"): look further
-            return f.n_chars <= self.config.extend_max_chars and not (
+                return "skip"  # a stray cell ("7", "、"): look further
+            ok = f.n_chars <= self.config.extend_max_chars and not (
                 f.bullet or f.teaser or f.counted or f.date_only or f.n_separators
             )
+            return "plain" if ok else "stop"
 
         start, end = span
         j = end + 1
         grown: list[int] = []
-        while j < len(lines) and (ok := plain(j)) is not False:
-            if ok:
+        held: list[int] = []
+        while j < len(lines):
+            kind = plain(j)
+            if kind == "stop":
+                break
+            if kind == "date":
+                grown += [*held, j]
+                break
+            if kind == "held" or (kind == "plain" and held):
+                held.append(j)
+                if len(held) > self.config.extend_max_held:
+                    break
+            elif kind == "plain":
                 grown.append(j)
             j += 1
-        short = [k for k in grown if not feats[k].is_good]
+        short = [k for k in grown if not feats[k].is_good and not is_meta(lines[k])]
         if (
             len(short) >= self.config.extend_max_list
             and sum(1 for k in short if feats[k].n_digits) < 0.2 * len(short)
@@ -748,6 +786,7 @@ class Extraction:
     tail: Tail | None
     runs: list[tuple[int, int, int]]  # short-line runs (start, end, Han)
     prose_han: int  # Han of good lines in the best context-free prose block
+    lists: list[tuple[int, int]] = field(default_factory=list)  # announced lists
     span: tuple[int, int] | None = None
     meta_restored: int = 0
     refrains: int = 0

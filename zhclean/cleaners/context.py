@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zhclean.cleaners.quality import STAMP_RE, LineFeatures
+from zhclean.cleaners.quality import SHORT_LINE_CHARS, STAMP_RE, LineFeatures
 from zhclean.core.record import Line
 
 GOOD = "good"
@@ -292,6 +292,54 @@ def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int)
     orgs = sum(1 for f in fs if f.org_name) / len(fs)
     mean_han = n_han / len(fs)
     return with_digits <= 0.2 and mean_han <= 16 and (orgs >= 0.3 or function <= 0.03)
+
+
+def announces(text: str) -> bool:
+    """The line announces what follows: "名单如下：", "现将获奖名单公布如下。"."""
+    return text.endswith(("：", ":")) or "如下" in text[-6:]
+
+
+def announced_lists(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    edge: dict[int, str],
+    *,
+    max_chars: int = SHORT_LINE_CHARS,
+) -> list[tuple[int, int]]:
+    """Lists the article announces: (first, last) line of each.
+
+    A line of text that announces what follows ("名单如下：", "现将名单公布如下。") makes
+    the short lines under it part of the article: names and workplaces, section headings
+    ("二、优秀科技项目（8项）"), the rows of a table, the signature under them. The list
+    runs over short and near-good lines and ends at the first line of running text (the
+    article goes on by itself), at a line a rule or metadata removed, at a link or
+    record shape, at a record of fields ("主办：… 地址：…") and at a label that announces
+    something else ("附件下载："). Two items at least.
+    """
+    out = []
+    n = len(lines)
+    for a in range(n):
+        if cf[a] not in (GOOD, NEAR) or not lines[a].kept or not announces(lines[a].text):
+            continue
+        last, items = a, 0
+        for j in range(a + 1, n):
+            line, f = lines[j], feats[j]
+            if not line.text:
+                continue
+            if (
+                not line.kept
+                or j in edge
+                or cf[j] not in (SHORT, NEAR)
+                or f.n_chars > max_chars
+                or f.is_field_record
+                or announces(line.text)
+            ):
+                break
+            last, items = j, items + 1
+        if items >= 2:
+            out.append((a + 1, last))
+    return out
 
 
 def _introduced(lines: Sequence[Line], cf: list[str], i: int) -> bool:
