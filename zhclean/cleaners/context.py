@@ -24,6 +24,7 @@ All thresholds live in :class:`zhclean.cleaners.boilerplate.StripperConfig`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -391,6 +392,100 @@ def _directory_tail(
     return None
 
 
+# A full date anywhere in a line: 2024-04-26, 2023.11.25, 12/03/22, 2023年9月15日.
+_DATE_TOKEN_RE = re.compile(
+    r"(?<!\d)(?:\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{4}年\d{1,2}月\d{1,2}日)(?!\d)"
+)
+_SHAPE_EDGE = 5  # tokens compared at each end of a line
+
+
+def shape(text: str) -> list[str]:
+    """A line's shape: Han runs as "H", digit runs as "9", Latin runs as "a", space runs
+    as " ", every other character as itself ("● H，H - H 9/9/9 (9) 9H [9/9]")."""
+    tokens: list[str] = []
+    for ch in text:
+        if "\u3400" <= ch <= "\u9fff":
+            c = "H"
+        elif ch.isdigit():
+            c = "9"
+        elif ch.isascii() and ch.isalpha():
+            c = "a"
+        elif ch.isspace():
+            c = " "
+        else:
+            c = ch
+        if tokens and c == tokens[-1] and c in "H9a ":
+            continue
+        tokens.append(c)
+    return tokens
+
+
+def _shape_runs(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], limit: int, min_records: int
+) -> list[list[int]]:
+    """Runs of consecutive dated lines (blank lines aside) that share the shape of their
+    first or of their last tokens: a list of records, one per line."""
+    keys: list[tuple[int, tuple, tuple] | None] = []
+    for i in range(limit):
+        line, f = lines[i], feats[i]
+        if not line.text:
+            continue
+        if line.kept and f.n_han >= 4 and f.n_chars <= 200 and _DATE_TOKEN_RE.search(line.text):
+            tokens = shape(line.text)
+            keys.append((i, tuple(tokens[:_SHAPE_EDGE]), tuple(tokens[-_SHAPE_EDGE:])))
+        else:
+            keys.append(None)
+    runs: list[list[int]] = []
+    for side in (1, 2):
+        run: list[int] = []
+        last = None
+        for key in [*keys, None]:
+            if key is not None and last is not None and key[side] == last[side]:
+                run.append(key[0])
+            else:
+                if len(run) >= min_records:
+                    runs.append(run)
+                run = [key[0]] if key is not None else []
+            last = key
+    return runs
+
+
+def _shape_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_records: int,
+    limit: int,
+) -> Tail | None:
+    """A list of dated records after the article: related notices, other news, forum
+    follow-ups, one per line.
+
+    Each line of such a list is a title with its date ("关于……的通知，……。2024-04-26",
+    "2024-05-02　本校……", "● 标题 - 用户 12/03/22 (156) 156字 [2210/35]"): three or more
+    lines in a row that carry a date and share the shape of their beginning or of their
+    end. A title may be a whole sentence, so the shape, not the punctuation, gives the
+    list away. It is a tail when the article has started before it and fewer than
+    ``min_content`` Han of running text follow it (up to ``limit``, where a thread tail
+    begins); a heading right above it ("相关通知", "跟帖") goes with it.
+    """
+    after = [0] * (limit + 1)
+    for i in range(limit - 1, -1, -1):
+        after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
+    for run in sorted(_shape_runs(lines, feats, limit, min_records)):
+        if before[run[0]] < min_content or after[run[-1] + 1] >= min_content:
+            continue
+        start = run[0]
+        j = start - 1
+        while j > 0 and not lines[j].text:
+            j -= 1
+        if j > 0 and lines[j].kept and cf[j] != GOOD and is_heading(feats[j]):
+            start = j
+        return Tail(start, "records", f"{len(run)} dated records of one shape")
+    return None
+
+
 def find_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -403,11 +498,14 @@ def find_tail(
 ) -> Tail | None:
     """The earliest tail after the article (records or directory), if any."""
     before = _good_han_before(cf, feats)
+    records = _record_tail(lines, feats, cf, before, min_content, min_records, max_gap)
+    limit = records.start if records is not None else len(lines)
     found = [
         t
         for t in (
-            _record_tail(lines, feats, cf, before, min_content, min_records, max_gap),
+            records,
             _directory_tail(lines, feats, cf, before, min_content, directory_min_lines),
+            _shape_tail(lines, feats, cf, before, min_content, min_records, limit),
         )
         if t is not None
     ]
