@@ -52,6 +52,7 @@ from zhclean.cleaners.context import (
     is_heading,
     is_meta,
     narrative_runs,
+    record_cards,
     smooth,
     text_runs,
 )
@@ -75,6 +76,7 @@ from zhclean.core.step import Step
 REPEAT_CORPUS = "repeat.corpus"
 TAIL_RECORDS = "tail.records"
 TAIL_DIRECTORY = "tail.directory"
+RECORD_CARD = "record.card"
 
 
 # Rule ids the stripper itself assigns, with their reasons (rules from the data file
@@ -86,6 +88,7 @@ BUILTIN_REASONS = {
     OUTSIDE_MAIN: "the line lies outside the page's main content block (navigation, footers, sidebars)",
     TAIL_RECORDS: "a repeating record structure after the article (name, timestamp, reply) is a comment thread",
     TAIL_DIRECTORY: "a long run of short names that no article text follows is a link directory, not content",
+    RECORD_CARD: "a name, timestamp and vote card between the posts of a discussion introduces a post; it is not text",
 }
 
 _BARE_LABEL_RE = re.compile(
@@ -155,6 +158,12 @@ def article_body(cf: list[str], span: tuple[int, int]) -> tuple[int, int]:
     start, end = span
     goods = [i for i in range(start, end + 1) if cf[i] == GOOD]
     return (goods[0], goods[-1]) if goods else (start, end)
+
+
+def _question_title(f: LineFeatures, text: str) -> bool:
+    """A one-clause title ending in a question or exclamation mark: under a related-links
+    header ("相关问题") it is a link, however sentence-like ("…哪个效率高？")."""
+    return f.n_chars <= 40 and f.n_clause_punct <= 1 and text.endswith(("？", "?", "！", "!"))
 
 
 def _cell_like(f: LineFeatures) -> bool:
@@ -313,7 +322,9 @@ class BoilerplateStripper(Step):
                     lines[k].fields = meta.fields
                 i += span
                 continue
-            if not (f.is_link_like and not f.is_prose) or i in protected:
+            if not ((f.is_link_like and not f.is_prose) or _question_title(f, lines[i].text)):
+                return i
+            if i in protected:
                 return i
             if lines[i].kept:
                 lines[i].removed_by = rule_id
@@ -520,6 +531,11 @@ class BoilerplateStripper(Step):
             for k in range(tail.start, n):
                 if lines[k].text:
                     cf[k] = BAD
+        cards = record_cards(lines, feats, cf, tail.start if tail is not None else n)
+        for k in cards:
+            lines[k].removed_by = RECORD_CARD
+            lines[k].fields = None  # an answer's date is not the page's
+            cf[k] = BAD
         final = smooth(cf, feats, lines)
         weights = self._weights(lines, feats, edge, cf, final)
         # A list the text announces is the article's: its lines cost nothing, so the
@@ -699,7 +715,7 @@ class BoilerplateStripper(Step):
     def _conservative(lines: list[Line]) -> None:
         """Rules only, no block cut: undo every structural removal."""
         for line in lines:
-            if line.removed_by in (OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY):
+            if line.removed_by in (OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY, RECORD_CARD):
                 line.removed_by = None
 
     # -- the step --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ All thresholds live in :class:`zhclean.cleaners.boilerplate.StripperConfig`.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -215,7 +216,9 @@ def _record_tail(
     at least ``min_content`` Han characters of good text (in a forum, the first post is
     the article and carries an anchor too), if ``min_records`` anchors follow from it.
     Most records of the run must name their author next to the anchor (see
-    :func:`_has_record_header`), which a live blog's timestamps do not. The short lines
+    :func:`_has_record_header`), which a live blog's timestamps do not. Comments are
+    shorter than what they comment on: when one record's text is as long as all the
+    text above the anchor, the records are the content (answers, a discussion). The short lines
     just above that anchor (its name, a floor number, the previous post's reply and
     quote buttons; up to six) go with it.
     """
@@ -231,7 +234,12 @@ def _record_tail(
             runs[-1].append(a)
         else:
             runs.append([a])
+    good_at = [0] * (len(lines) + 1)  # good Han before each index, blank-insensitive
+    for i, (c, f) in enumerate(zip(cf, feats, strict=True)):
+        good_at[i + 1] = good_at[i] + (f.n_han if c == GOOD else 0)
     for run in runs:
+        ends = [*run[1:], len(lines)]
+        bodies = [good_at[e] - good_at[b] for b, e in zip(run, ends, strict=True)]
         for k, a in enumerate(run):
             if (
                 before[a] >= min_content
@@ -239,6 +247,8 @@ def _record_tail(
                 and sum(_has_record_header(lines, feats, cf, b) for b in run[k:])
                 >= 0.6 * (len(run) - k)
             ):
+                if max(bodies[k:]) >= before[a]:
+                    break  # a post longer than the article: a discussion, not comments
                 start = a
                 steps = 0
                 while start > 0 and steps < 6:
@@ -392,6 +402,58 @@ def _directory_tail(
     return None
 
 
+def record_cards(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    limit: int,
+    *,
+    max_lines: int = 10,
+    max_chars: int = 40,
+) -> list[int]:
+    """The lines of the record headers between posts whose text is the content.
+
+    On a Q&A page or a discussion, each answer is introduced by a card: a name, a
+    timestamp, a level, votes and buttons ("匿名用户", "2021-05-18 10:42", "采纳率：92%",
+    "赞同 128"). Such a card is a group of two to ``max_lines`` short lines between two
+    lines of running text that holds exactly one date; a page has several of them, a
+    table or a signature does not repeat that way. Two cards or more: their lines, and
+    the lines elsewhere (above ``limit``) that have the shape of one of their lines
+    with digits or marks in it ("赞同 12" after the last answer), are not text.
+    """
+    goods = [i for i in range(limit) if cf[i] == GOOD and lines[i].text]
+    cards: list[list[int]] = []
+    for g1, g2 in itertools.pairwise(goods):
+        gap = [k for k in range(g1 + 1, g2) if lines[k].text]
+        if not 2 <= len(gap) <= max_lines or any(feats[k].n_chars > max_chars for k in gap):
+            continue
+        dated = sum(
+            1
+            for k in gap
+            if feats[k].stamp or feats[k].date_only or _DATE_TOKEN_RE.search(lines[k].text)
+        )
+        if dated == 1:
+            cards.append(gap)
+    if len(cards) < 2:
+        return []
+    out = {k for card in cards for k in card}
+    shapes = set()
+    for k in out:
+        tokens = tuple(shape(lines[k].text))
+        if any(t not in ("H", " ", "a") for t in tokens):
+            shapes.add(tokens)
+    for i in range(limit):
+        if (
+            lines[i].text
+            and (lines[i].kept or is_meta(lines[i]))
+            and cf[i] != GOOD
+            and feats[i].n_chars <= max_chars
+            and tuple(shape(lines[i].text)) in shapes
+        ):
+            out.add(i)
+    return sorted(k for k in out if lines[k].kept or is_meta(lines[k]))
+
+
 # A full date anywhere in a line: 2024-04-26, 2023.11.25, 12/03/22, 2023年9月15日.
 _DATE_TOKEN_RE = re.compile(
     r"(?<!\d)(?:\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{4}年\d{1,2}月\d{1,2}日)(?!\d)"
@@ -496,9 +558,18 @@ def find_tail(
     max_gap: int,
     directory_min_lines: int,
 ) -> Tail | None:
-    """The earliest tail after the article (records or directory), if any."""
+    """The earliest tail after the article (records or directory), if any.
+
+    On a question-and-answer page (a line removed by one of :data:`ANSWER_RULES`) the
+    timestamped records are the answers, not a thread: they are no tail (their cards
+    go, see :func:`record_cards`)."""
     before = _good_han_before(cf, feats)
-    records = _record_tail(lines, feats, cf, before, min_content, min_records, max_gap)
+    answers = any(line.removed_by in ANSWER_RULES for line in lines)
+    records = (
+        None
+        if answers
+        else _record_tail(lines, feats, cf, before, min_content, min_records, max_gap)
+    )
     limit = records.start if records is not None else len(lines)
     found = [
         t
@@ -523,6 +594,10 @@ def _narrative_eligible(line: Line, f: LineFeatures) -> bool:
         and not (f.teaser or f.counted or f.stamp or f.date_only or f.n_separators >= 2)
     )
 
+
+# Rules whose lines mark a question-and-answer page: its answers are the content, so
+# their records are no comment thread.
+ANSWER_RULES = frozenset({"bp.qa"})
 
 # Rules whose lines carry no text of their own (an image file name, a "[图片]" marker):
 # inside a run of short lines they are skipped, not a break.
