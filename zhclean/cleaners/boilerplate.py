@@ -160,6 +160,14 @@ def article_body(cf: list[str], span: tuple[int, int]) -> tuple[int, int]:
     return (goods[0], goods[-1]) if goods else (start, end)
 
 
+def _field_line(f: LineFeatures, text: str) -> bool:
+    """One "label：value" pair with a value ("品牌：山野"), short: a row of a table of fields."""
+    if f.n_labels != 1 or f.n_chars > 40 or f.ends_terminal:
+        return False
+    _, _, value = text.replace(":", "：").partition("：")
+    return bool(value.strip())
+
+
 def _question_title(f: LineFeatures, text: str) -> bool:
     """A one-clause title ending in a question or exclamation mark: under a related-links
     header ("相关问题") it is a link, however sentence-like ("…哪个效率高？")."""
@@ -563,7 +571,7 @@ class BoilerplateStripper(Step):
         span = _max_subarray(ex.weights)
         if span is not None:
             span = self._extend(lines, feats, edge, span)
-            span = self._extend_up(lines, ex, span)
+            span = self._extend_up(lines, feats, edge, ex, span)
         start, end = span if span else (n, n)
         for i, line in enumerate(lines):
             if line.kept and line.text and not start <= i <= end:
@@ -571,12 +579,23 @@ class BoilerplateStripper(Step):
         return span
 
     @staticmethod
-    def _extend_up(lines: list[Line], ex: Extraction, span: tuple[int, int]) -> tuple[int, int]:
+    def _extend_up(
+        lines: list[Line],
+        feats: list[LineFeatures],
+        edge: dict[int, str],
+        ex: Extraction,
+        span: tuple[int, int],
+        min_fields: int = 3,
+    ) -> tuple[int, int]:
         """Grow the block upwards over lines context made good that cost almost nothing
         (the first lines of a poem and the heading under them): the block search cannot
         start on a line with a cost, however small. The new first line must be text by
         its own shape (near-good), never a lone heading or cell: above an article, short
-        plain lines are menus far more often than content."""
+        plain lines are menus far more often than content.
+
+        Then over a table of fields right above the text ("品牌：山野", "尺寸：32×26×12厘米",
+        at least ``min_fields`` lines "label：value" in a row): a product's specification
+        or an entry's facts, which menus are not shaped like."""
         start, end = span
         j, top = start - 1, start
         while j >= 0:
@@ -588,6 +607,25 @@ class BoilerplateStripper(Step):
             if ex.cf[j] != SHORT:
                 top = j  # the block may start on a line of text, not on a heading or cell
             j -= 1
+        fields: list[int] = []
+        j = top - 1
+        while j >= 0:
+            line = lines[j]
+            if not line.text:
+                j -= 1
+                continue
+            if not (line.kept and j not in edge and _field_line(feats[j], line.text)):
+                break
+            fields.append(j)
+            j -= 1
+        inside = 0  # field lines the block already starts with
+        for k in range(top, end + 1):
+            if lines[k].text:
+                if not _field_line(feats[k], lines[k].text):
+                    break
+                inside += 1
+        if fields and len(fields) + inside >= min_fields:
+            top = fields[-1]
         return top, end
 
     def _extend(
