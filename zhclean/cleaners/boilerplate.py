@@ -351,16 +351,15 @@ class BoilerplateStripper(Step):
         # site's name stands alone near the top too (its logo), so of the lines that are
         # a part of the <title>, the one nearest the article (the last one above its first
         # line of text) is the heading.
-        text_start = next((i for i in range(first + 1, len(lines)) if feats[i].is_good), None)
         affixes = [
             i
             for i in range(first + 1, len(lines))
-            if (t := lines[i].text)
-            and t != head
-            and len(t) >= 4
-            and len(t) >= 0.4 * len(head)
-            and _is_affix(head, t)
+            if (t := lines[i].text) and t != head and len(t) >= 4 and _is_affix(head, t)
         ]
+        text_start = next(
+            (i for i in range(first + 1, len(lines)) if feats[i].is_good and i not in affixes),
+            None,
+        )
         above = [i for i in affixes if text_start is None or i < text_start]
         if affixes:
             title = lines[(above or affixes)[-1]].text
