@@ -379,19 +379,20 @@ class BoilerplateStripper(Step):
             ):
                 lines[i].removed_by = TITLE_REPEAT
 
-    def _restore_refrains(self, lines: list[Line], feats: list[LineFeatures]) -> int:
+    def _restore_refrains(self, lines: list[Line], feats: list[LineFeatures]) -> frozenset[int]:
         """Give back the copies of the title that a run of short lines repeats.
 
         A song's chorus is often its title, and a poem's refrain too: a copy of the title
         that stands inside a run of short narrative lines (after its first line) is a line
-        of the text, not a repeated heading. The copy above the run (the in-page heading)
-        stays removed. Returns how many copies were given back.
+        of the text, not a repeated heading, and so is the copy right after such a run
+        when the run repeats it inside. The copy above the run (the in-page heading)
+        stays removed. Returns the lines given back.
         """
         copies = frozenset(i for i, ln in enumerate(lines) if ln.removed_by == TITLE_REPEAT)
         if not copies:
-            return 0
+            return frozenset()
         cfg = self.config
-        restored = 0
+        restored: set[int] = set()
         for start, end, _ in narrative_runs(
             lines,
             feats,
@@ -400,11 +401,16 @@ class BoilerplateStripper(Step):
             min_function=cfg.narrative_min_function,
             passable=copies,
         ):
-            for i in copies:
-                if start < i < end:
-                    lines[i].removed_by = None
-                    restored += 1
-        return restored
+            inside = {i for i in copies if start < i < end}
+            if not inside:
+                continue
+            after = next((k for k in range(end + 1, len(lines)) if lines[k].text), None)
+            if after in copies:
+                inside.add(after)
+            for i in inside:
+                lines[i].removed_by = None
+            restored |= inside
+        return frozenset(restored)
 
     # -- phase 3: repeated lines ---------------------------------------------------------
 
@@ -499,7 +505,11 @@ class BoilerplateStripper(Step):
         )
 
     def _locate(
-        self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str]
+        self,
+        lines: list[Line],
+        feats: list[LineFeatures],
+        edge: dict[int, str],
+        refrains: frozenset[int] = frozenset(),
     ) -> Extraction:
         """Classes, tails, short-line mode and the article block; marks nothing yet."""
         cfg = self.config
@@ -518,6 +528,7 @@ class BoilerplateStripper(Step):
             min_lines=cfg.narrative_min_lines,
             min_han=cfg.narrative_min_han,
             min_function=cfg.narrative_min_function,
+            keep=refrains,
         )
         for start, end, han in runs:
             if han >= cfg.narrative_over_prose * prose_han and prose_han < cfg.narrative_max_prose:
@@ -569,7 +580,9 @@ class BoilerplateStripper(Step):
                     lines[k].removed_by = rule
         span = _max_subarray(ex.weights)
         if span is not None:
-            span = self._extend(lines, feats, edge, span)
+            # A short-line run was trimmed of the buttons under it on purpose.
+            if not (ex.mode == SHORT_LINES and any(end == span[1] for _, end, _ in ex.runs)):
+                span = self._extend(lines, feats, edge, span)
             span = self._extend_up(lines, feats, edge, ex, span)
         start, end = span if span else (n, n)
         for i, line in enumerate(lines):
@@ -770,8 +783,8 @@ class BoilerplateStripper(Step):
         self._mark_title(lines, feats)
         self._mark_repeats(lines, feats, raw_lines, group)
         refrains = self._restore_refrains(lines, feats)
-        ex = self._locate(lines, feats, edge)
-        ex.refrains = refrains
+        ex = self._locate(lines, feats, edge, refrains)
+        ex.refrains = len(refrains)
         ex.span = self._mark_outside_main(lines, feats, edge, ex)
         if ex.span is not None:
             ex.meta_restored = self._resolve_meta_zones(lines, ex.cf, ex.span)

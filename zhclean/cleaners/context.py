@@ -631,7 +631,9 @@ def _weak(f: LineFeatures) -> bool:
     return f.n_han <= 4 and not f.n_function and not f.is_spaced_prose
 
 
-def _trim(run: list[int], feats: Sequence[LineFeatures]) -> list[int]:
+def _trim(
+    run: list[int], feats: Sequence[LineFeatures], keep: frozenset[int] = frozenset()
+) -> list[int]:
     """Cut the header of a run and the weak lines at its end (buttons, counters).
 
     The header is everything up to the last field line ("作词：", "作曲：") above the
@@ -649,7 +651,7 @@ def _trim(run: list[int], feats: Sequence[LineFeatures]) -> list[int]:
     run = run[last_label + 1 :]
     while run and _weak(feats[run[0]]) and feats[run[0]].n_digits:
         run = run[1:]
-    while run and _weak(feats[run[-1]]):
+    while run and _weak(feats[run[-1]]) and run[-1] not in keep:
         run = run[:-1]
     head = 0
     while head < len(run) and _weak(feats[run[head]]):
@@ -669,6 +671,7 @@ def narrative_runs(
     min_han: int,
     min_function: float,
     passable: frozenset[int] = frozenset(),
+    keep: frozenset[int] = frozenset(),
 ) -> list[tuple[int, int, int]]:
     """Runs (start, end, Han) of short lines that read like sentences, not like lists.
 
@@ -685,7 +688,7 @@ def narrative_runs(
     repeats) neither count nor break a run. Three weak lines in a row (fields, buttons,
     bare names: :func:`_weak`) end it, and a run is trimmed of its header and of the
     weak lines at its end (:func:`_trim`), so that a song's credits and the buttons
-    under it stay out.
+    under it stay out. Lines in ``keep`` (a chorus given back) are never weak.
     """
     out = []
     n = len(lines)
@@ -697,7 +700,7 @@ def narrative_runs(
         return "text" if _narrative_eligible(lines[i], feats[i]) else ""
 
     def close(run: list[int]) -> None:
-        run = _trim(run, feats)
+        run = _trim(run, feats, keep)
         if not run:
             return
         fs = [feats[k] for k in run]
@@ -735,7 +738,7 @@ def narrative_runs(
                     break
             elif kind == "text":
                 skipped = 0
-                weak = weak + 1 if _weak(feats[j]) else 0
+                weak = weak + 1 if _weak(feats[j]) and j not in keep else 0
                 if weak >= _MAX_WEAK:
                     # The run ends before the weak lines; the next one may start on the
                     # last two of them (a title and a poet's name above the verses).
