@@ -127,8 +127,9 @@ def test_dates_and_authors_of_the_class_pages(scores):
         for what, ok in (("date", e.date_ok), ("author", e.author_ok))
         if ok is False
     ]
-    # the pixnet-style date line ("2023 十一月 12 (日)") is not read: a known miss
-    assert wrong == [("photo_diary_filenames_hant", "date")]
+    # known misses: a date line with the month in words ("2023 十一月 12 (日)"), a bare
+    # name before the date of a byline ("阿柒 2022-07-18 阅读 954")
+    assert wrong == [("photo_diary_filenames_hant", "date"), ("photo_walk_markers_hans", "author")]
 
 
 def _doc(cls: str, name: str):

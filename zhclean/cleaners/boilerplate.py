@@ -42,7 +42,9 @@ import re
 from dataclasses import dataclass, field
 
 from zhclean.cleaners.context import (
+    ANSWER_RULES,
     BAD,
+    CLOSING_DATE_RE,
     GOOD,
     SHORT,
     Tail,
@@ -109,6 +111,8 @@ class StripperConfig:
     repeat_min_docs_prose: int = 5
     repeat_min_share_prose: float = 0.1
     tail_min_content_chars: int = 100
+    # a tail rule's header (网友评论, 付款方式) ends the article after one paragraph of it
+    rule_tail_min_chars: int = 60
     title_max_chars: int = 100
     removed_weight: float = -2.0
     extend_max_chars: int = 20
@@ -228,9 +232,13 @@ class BoilerplateStripper(Step):
         """Mark lines matched by rules; return edge-scoped matches (applied later).
 
         ``protected`` lines (a short-line article) are never swallowed by a link block.
+        Once a line has shown that the page is a question-and-answer page (an answer
+        widget), a tail rule only removes its line: a comment counter under an answer
+        counts that answer's comments, the answers after it are the content.
         """
         edge: dict[int, str] = {}
         good_chars = 0
+        answers = False
         n = len(lines)
         i = 0
         while i < n:
@@ -258,7 +266,13 @@ class BoilerplateStripper(Step):
                 edge[i] = rule.id
                 i += span
                 continue
-            if rule.kind == "tail" and good_chars >= self.config.tail_min_content_chars:
+            if rule.id in ANSWER_RULES:
+                answers = True
+            if (
+                rule.kind == "tail"
+                and good_chars >= self.config.rule_tail_min_chars
+                and not answers  # on a Q&A page a comment counter belongs to one answer
+            ):
                 for k in range(i, n):
                     if lines[k].kept:
                         lines[k].removed_by = rule.id
@@ -689,6 +703,8 @@ class BoilerplateStripper(Step):
             return "plain" if ok else "stop"
 
         start, end = span
+        if CLOSING_DATE_RE.search(lines[end].text) and feats[end].n_chars <= 24:
+            return span  # the notice's closing date: nothing after it is the notice's
         j = end + 1
         grown: list[int] = []
         held: list[int] = []

@@ -305,6 +305,11 @@ def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int)
     return with_digits <= 0.2 and mean_han <= 16 and (orgs >= 0.3 or function <= 0.03)
 
 
+CLOSING_DATE_RE = re.compile(
+    r"\d{1,4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$"
+)
+
+
 def announces(text: str) -> bool:
     """The line announces what follows: "名单如下：", "现将获奖名单公布如下。"."""
     return text.endswith(("：", ":")) or "如下" in text[-6:]
@@ -348,6 +353,8 @@ def announced_lists(
             ):
                 break
             last, items = j, items + 1
+            if CLOSING_DATE_RE.search(line.text) and f.n_chars <= 24:
+                break  # the closing date under the signature ends the notice
         if items >= 2:
             out.append((a + 1, last))
     return out
@@ -459,12 +466,23 @@ _DATE_TOKEN_RE = re.compile(
     r"(?<!\d)(?:\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{4}年\d{1,2}月\d{1,2}日)(?!\d)"
 )
 _SHAPE_EDGE = 5  # tokens compared at each end of a line
+# a number with thousands separators or a decimal point; not a date ("2022.11.25")
+_NUMBER_RE = re.compile(r"(?<![\d.,])(?:\d+(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\d.,])")
+# A month and day at either end of a line ("[03-14] 标题", "标题 05/02"), as lists show them.
+_EDGE_DATE_RE = re.compile(
+    r"^[\[【(（]?\d{1,2}[-/.月]\d{1,2}日?[\]】)）]?\s|\s[\[【(（]?\d{1,2}[-/.]\d{1,2}[\]】)）]?$"
+)
+
+
+def _dated(text: str) -> bool:
+    return bool(_DATE_TOKEN_RE.search(text) or _EDGE_DATE_RE.search(text))
 
 
 def shape(text: str) -> list[str]:
     """A line's shape: Han runs as "H", digit runs as "9", Latin runs as "a", space runs
     as " ", every other character as itself ("● H，H - H 9/9/9 (9) 9H [9/9]")."""
     tokens: list[str] = []
+    text = _NUMBER_RE.sub("9", text)  # "1,032", "4.3", "2.1k" are one number
     for ch in text:
         if "\u3400" <= ch <= "\u9fff":
             c = "H"
@@ -492,7 +510,7 @@ def _shape_runs(
         line, f = lines[i], feats[i]
         if not line.text:
             continue
-        if line.kept and f.n_han >= 4 and f.n_chars <= 200 and _DATE_TOKEN_RE.search(line.text):
+        if line.kept and f.n_han >= 4 and f.n_chars <= 200 and _dated(line.text):
             tokens = shape(line.text)
             keys.append((i, tuple(tokens[:_SHAPE_EDGE]), tuple(tokens[-_SHAPE_EDGE:])))
         else:
@@ -525,7 +543,7 @@ def _shape_tail(
     follow-ups, one per line.
 
     Each line of such a list is a title with its date ("关于……的通知，……。2024-04-26",
-    "2024-05-02　本校……", "● 标题 - 用户 12/03/22 (156) 156字 [2210/35]"): three or more
+    "2024-05-02　本校……", "[03-14] 标题", "● 标题 - 用户 12/03/22 (156) 156字 [2210/35]"): three or more
     lines in a row that carry a date and share the shape of their beginning or of their
     end. A title may be a whole sentence, so the shape, not the punctuation, gives the
     list away. It is a tail when the article has started before it and fewer than
@@ -632,7 +650,10 @@ def _weak(f: LineFeatures) -> bool:
 
 
 def _trim(
-    run: list[int], feats: Sequence[LineFeatures], keep: frozenset[int] = frozenset()
+    run: list[int],
+    feats: Sequence[LineFeatures],
+    keep: frozenset[int] = frozenset(),
+    lines: Sequence[Line] = (),
 ) -> list[int]:
     """Cut the header of a run and the weak lines at its end (buttons, counters).
 
@@ -651,7 +672,11 @@ def _trim(
     run = run[last_label + 1 :]
     while run and _weak(feats[run[0]]) and feats[run[0]].n_digits:
         run = run[1:]
-    while run and _weak(feats[run[-1]]) and run[-1] not in keep:
+
+    def refrain(i: int) -> bool:  # the line repeats one inside the run: a chorus
+        return bool(lines) and any(lines[k].text == lines[i].text for k in run if k < i - 1)
+
+    while run and _weak(feats[run[-1]]) and run[-1] not in keep and not refrain(run[-1]):
         run = run[:-1]
     head = 0
     while head < len(run) and _weak(feats[run[head]]):
@@ -700,7 +725,7 @@ def narrative_runs(
         return "text" if _narrative_eligible(lines[i], feats[i]) else ""
 
     def close(run: list[int]) -> None:
-        run = _trim(run, feats, keep)
+        run = _trim(run, feats, keep, lines)
         if not run:
             return
         fs = [feats[k] for k in run]
@@ -744,6 +769,11 @@ def narrative_runs(
                     # last two of them (a title and a poet's name above the verses).
                     seq = [*run[len(run) - (weak - 1) :], j]
                     run = run[: len(run) - (weak - 1)]
+                    texts = {lines[k].text for k in run}
+                    for k in seq:  # a chorus line right before the buttons stays
+                        if lines[k].text not in texts:
+                            break
+                        run.append(k)
                     j += 1
                     while j < n and (
                         not lines[j].text
