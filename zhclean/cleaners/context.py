@@ -530,6 +530,11 @@ def _shape_runs(
     return runs
 
 
+def kept_record_runs(lines: Sequence[Line], feats: Sequence[LineFeatures]) -> list[list[int]]:
+    """Runs of kept lines that look like the records of a list (see :func:`_shape_runs`)."""
+    return _shape_runs(lines, feats, len(lines), 3)
+
+
 def _shape_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
