@@ -531,3 +531,22 @@ def test_contacts_below_the_article_stay_only_in_a_notice_that_closes_with_a_dat
     assert all(ln.kept for ln in notice.lines[3:6])
     footer = _strip("\n".join([*[ARTICLE_LINE] * 3, *contacts, "版权所有 某某网"]))
     assert not any(ln.kept for ln in footer.lines[3:])
+
+
+def test_a_field_table_joins_the_text_under_its_heading_only():
+    specs = ["品牌：山野", "型号：SY-WS02", "面料：莫代尔针织面料", "产地：浙江嘉兴"]
+    doc = _strip("\n".join(["首页", "产品参数", *specs, *[ARTICLE_LINE] * 3, "版权所有 某某网"]))
+    assert all(ln.kept for ln in doc.lines[2:6])
+    record = ["索引号：11410000-2023-00123", "主题分类：综合政务", "发文字号：某政〔2023〕12号"]
+    doc = _strip("\n".join(["关于做好防汛工作的通知", *record, *[ARTICLE_LINE] * 3]))
+    # a page's record of fields under its title is not pulled in as a table (its last two
+    # lines join the block as near-good lines, as in round 1)
+    assert not doc.lines[1].kept
+
+
+def test_dated_references_at_the_end_of_an_article_stay():
+    refs = [
+        f"[{i}] 作者{i}. 关于某某问题的研究报告[N]. 某某日报, 2019-05-0{i}." for i in range(1, 5)
+    ]
+    doc = _strip("\n".join([*[ARTICLE_LINE] * 3, "参考文献", *refs]))
+    assert all(ln.kept for ln in doc.lines[4:])

@@ -621,8 +621,9 @@ class BoilerplateStripper(Step):
         plain lines are menus far more often than content.
 
         Then over a table of fields right above the text ("品牌：山野", "尺寸：32×26×12厘米",
-        at least ``min_fields`` lines "label：value" in a row): a product's specification
-        or an entry's facts, which menus are not shaped like."""
+        at least ``min_fields`` lines "label：value" in a row) under a heading of its own
+        ("产品参数"): a product's specification or an entry's facts, which menus are not
+        shaped like."""
         start, end = span
         j, top = start - 1, start
         while j >= 0:
@@ -645,6 +646,11 @@ class BoilerplateStripper(Step):
                 break
             fields.append(j)
             j -= 1
+        # The table must be headed ("产品参数", "商品描述"): a page's own record of fields
+        # (索引号, 主题分类, 发文字号 under the title) is not, and is not the article.
+        headed = j >= 0 and lines[j].kept and is_heading(feats[j])
+        if not headed:
+            fields = []
         inside = 0  # field lines the block already starts with
         for k in range(top, end + 1):
             if lines[k].text:

@@ -535,6 +535,9 @@ def kept_record_runs(lines: Sequence[Line], feats: Sequence[LineFeatures]) -> li
     return _shape_runs(lines, feats, len(lines), 3)
 
 
+_REFERENCE_RE = re.compile(r"^\s*[\[［]\d{1,3}[\]］]")
+
+
 def _shape_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -561,6 +564,8 @@ def _shape_tail(
     for run in sorted(_shape_runs(lines, feats, limit, min_records)):
         if before[run[0]] < min_content or after[run[-1] + 1] >= min_content:
             continue
+        if sum(1 for i in run if _REFERENCE_RE.match(lines[i].text)) > len(run) / 2:
+            continue  # the article's references ("[1] 作者. 题名[N]. 报纸, 2019-05-01.")
         start = run[0]
         j = start - 1
         while j > 0 and not lines[j].text:
