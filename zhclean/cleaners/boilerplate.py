@@ -9,22 +9,30 @@ Order of decisions for one document:
 1. **Rules** from the data file (line, block, tail, meta, extract). A bare label line
    (``作者：``) is read together with the value on the next line.
 2. **Title**: the first kept line, when it is a heading, is the title; copies of it in
-   the body go (``title.repeat``).
+   the body go (``title.repeat``), except the copies a run of short lines repeats (a
+   chorus that is the song's title: :meth:`BoilerplateStripper._restore_refrains`).
 3. **Repeated lines**: lines that recur in many documents of the group (``repeat.corpus``).
 4. **Page structure** (:mod:`zhclean.cleaners.context`): every line gets a class from its
    own shape, then
    - a page whose text is written in short unpunctuated lines (poems, lyrics, photo
      blogs, diaries) has that run treated as text when the page has little prose
      (under ``narrative_max_prose`` Han) and the run is at least twice as large: link
-     lists in sidebars pass the run test too, so a real prose article always wins;
-   - after the article, a repeating record structure (``tail.records``) or a directory
-     of names that no article text follows (``tail.directory``) ends the article;
+     lists in sidebars pass the run test too, so a real prose article always wins.
+     Image file names, ``[图片]`` markers and times of day do not break a run; its
+     credits and the buttons under it are trimmed;
+   - after the article, a repeating record structure (``tail.records``: timestamped
+     records, or three or more dated lines of one shape, however sentence-like) or a
+     directory of names that no article text follows (``tail.directory``) ends it; on a
+     question-and-answer page the answers are the content, not a thread;
+   - record cards (name, timestamp, votes) repeated between posts go (``record.card``);
    - short lines take the class of their neighbours (jusText's context pass), so a
-     table, a list or a heading between two parts of an article joins them.
+     table, a list or a heading between two parts of an article joins them, and a list
+     the text announces ("名单如下：") is the article's to its end.
 5. **Article block**: the best-scoring contiguous run of lines under those classes, grown
-   downwards over a few plain short lines (a signature, a closing table) and upwards
-   over cheap lines context made good; lines outside it go (``quality.outside_main`` or
-   the id of an edge-scoped rule).
+   downwards over a few plain short lines (a signature, a closing table; contact lines
+   only up to a closing date, and never past it) and upwards over cheap lines context
+   made good and over a headed table of fields; lines outside it go
+   (``quality.outside_main`` or the id of an edge-scoped rule).
 6. **Metadata zones**: a metadata line inside the article body (between its first and
    last lines of text) is content; below the body, so is one whose fields an earlier
    metadata line already gave: a page has one date.
