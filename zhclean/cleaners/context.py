@@ -9,8 +9,11 @@ the page. This module gives every line of a page a class in four steps:
    short lines: cells, headings, names, dates) and ``bad`` (removed by a rule, or a link
    shape: teaser, counter, separators, timestamp).
 2. **Tails** (:func:`find_tail`): once the article has started, a repeating record
-   structure (comment or reply records anchored by a timestamp) or a long directory of
-   names that no article text follows ends the article; nothing after it is content.
+   structure (comment or reply records anchored by a timestamp, or dated lines of one
+   shape: :func:`_shape_tail`) or a long directory of names that no article text
+   follows ends the article; nothing after it is content. Record cards between the
+   posts of a discussion go (:func:`record_cards`), and a list the text announces is
+   the article's (:func:`announced_lists`).
 3. **Short-line articles** (:func:`narrative_runs`): a long run of short Han lines
    written like sentences (poems, lyrics, photo captions, diaries) is text, when the
    page has no larger block of punctuated prose.
