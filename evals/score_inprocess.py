@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evals.metric import content_prf
+from evals.metric import author_matches, content_prf, date_matches
 from evals.webtext_eval import DEFAULT_DEV, EvalResult, load_gold, render, score
 from zhclean.cleaners.boilerplate import StripperConfig
 from zhclean.core.params import RunParams
@@ -77,6 +77,29 @@ class ClassExample:
     n_chars: int
     extraction: str | None = None
     confidence: float | None = None
+    date_ok: bool | None = None  # None: the page's .meta.json does not give the date
+    author_ok: bool | None = None
+
+
+def meta_matches(doc: Document, meta: dict) -> tuple[bool | None, bool | None]:
+    """Compare a document's date and author with a page's ``.meta.json``.
+
+    A key that is absent is not scored; ``null`` means the page shows no such field, so
+    the pipeline must not report one (a date from a reader's comment, a body line taken
+    for a byline).
+    """
+    checks: list[bool | None] = []
+    for key, pred, match in (
+        ("published_at", doc.published_at, date_matches),
+        ("author", doc.author, author_matches),
+    ):
+        if key not in meta:
+            checks.append(None)
+        elif meta[key] is None:
+            checks.append(pred is None)
+        else:
+            checks.append(match(pred, meta[key]))
+    return checks[0], checks[1]
 
 
 @dataclass
@@ -96,12 +119,21 @@ class ClassScores:
             }
         return out
 
+    def meta_accuracy(self) -> dict[str, tuple[int, int]]:
+        """(right, scored) for the date and the author over the pages with a .meta.json."""
+        out = {}
+        for name in ("date_ok", "author_ok"):
+            scored = [getattr(e, name) for e in self.examples if getattr(e, name) is not None]
+            out[name[: -len("_ok")]] = (sum(scored), len(scored))
+        return out
+
 
 def score_classes(root: Path = CLASSES_DIR, stripper: StripperConfig | None = None) -> ClassScores:
     """Score every ``<class>/<name>.txt`` against its ``.gold.txt``.
 
     Each example is processed on its own (a group of one): these are pages of different
-    sites, so no cross-document repetition applies.
+    sites, so no cross-document repetition applies. A ``<name>.meta.json`` next to a page
+    gives its date and author (see :func:`meta_matches`).
     """
     result = ClassScores()
     for cls_dir in sorted(d for d in root.iterdir() if d.is_dir()):
@@ -114,6 +146,12 @@ def score_classes(root: Path = CLASSES_DIR, stripper: StripperConfig | None = No
             (doc,) = run_files([page], stripper).values()
             text = "" if doc.rejected else doc.text
             p, r, f = content_prf(text, gold)
+            meta_file = page.with_name(page.name[: -len(".txt")] + ".meta.json")
+            date_ok, author_ok = (
+                meta_matches(doc, json.loads(meta_file.read_text(encoding="utf-8")))
+                if meta_file.exists()
+                else (None, None)
+            )
             result.examples.append(
                 ClassExample(
                     cls_dir.name,
@@ -124,19 +162,24 @@ def score_classes(root: Path = CLASSES_DIR, stripper: StripperConfig | None = No
                     len(text),
                     getattr(doc, "extraction", None),
                     getattr(doc, "confidence", None),
+                    date_ok,
+                    author_ok,
                 )
             )
     return result
 
 
 def render_classes(scores: ClassScores) -> str:
-    lines = ["| class | example | P | R | F1 | chars | extraction | confidence |"]
-    lines.append("|---|---|---|---|---|---|---|---|")
+    def ok(v: bool | None) -> str:
+        return "–" if v is None else ("ok" if v else "miss")
+
+    lines = ["| class | example | P | R | F1 | chars | extraction | confidence | date | author |"]
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for e in scores.examples:
         conf = "–" if e.confidence is None else f"{e.confidence:.2f}"
         lines.append(
             f"| {e.cls} | {e.name} | {e.precision:.3f} | {e.recall:.3f} | {e.f1:.3f} | "
-            f"{e.n_chars} | {e.extraction or '–'} | {conf} |"
+            f"{e.n_chars} | {e.extraction or '–'} | {conf} | {ok(e.date_ok)} | {ok(e.author_ok)} |"
         )
     lines.append("")
     for cls, m in scores.by_class().items():
@@ -144,6 +187,14 @@ def render_classes(scores: ClassScores) -> str:
             f"{cls}: {m['examples']} examples  P {m['precision']:.3f}  R {m['recall']:.3f}  "
             f"F1 {m['f1']:.3f}  (min F1 {m['min_f1']:.3f})"
         )
+    n = len(scores.examples)
+    macro = sum(e.f1 for e in scores.examples) / n if n else 0.0
+    low = sum(1 for e in scores.examples if e.f1 < 0.6)
+    meta = scores.meta_accuracy()
+    lines.append(
+        f"all {n} class pages: macro F1 {macro:.3f}, {low} below 0.6; "
+        f"date {meta['date'][0]}/{meta['date'][1]}, author {meta['author'][0]}/{meta['author'][1]}"
+    )
     return "\n".join(lines)
 
 
@@ -163,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         out: dict = {"dev": result.macro()}
         if classes is not None:
             out["classes"] = classes.by_class()
+            out["class_meta"] = classes.meta_accuracy()
         print(json.dumps(out, indent=1))
         return 0
     if args.pages:

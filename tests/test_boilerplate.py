@@ -424,3 +424,129 @@ def test_explain_reports_every_line_with_its_decision():
     assert rows[0].split()[1:3] == ["-", "bp.site_furniture"]
     assert rows[1].split()[1:3] == ["+", "in"]
     assert rows[4].split()[1:3] == ["-", "bp.copyright"]
+
+
+# -- round 2: mechanisms behind the failure modes of unseen pages ---------------------
+
+VERSES = [
+    "傍晚的河堤上 没有人说话",
+    "我把外套搭在 你的肩膀",
+    "路灯一盏一盏 亮到了桥头",
+    "我们走得很慢 像怕走到尽头",
+    "在嘴边绕了三圈 又咽了回去",
+    "有人把再见 说成了明天见",
+    "后来我一个人 又走过那座桥",
+    "河水还是那样 不急也不慢",
+    "卖烤红薯的老人 换成了年轻人",
+    "只有风 还是那个方向",
+]
+
+
+def test_a_refrain_that_is_the_title_is_a_line_of_the_song():
+    """The copy of the title above the lyrics is the heading; its copies inside the run
+    of short lines are the chorus."""
+    song = [*VERSES[:3], "晚风知道", *VERSES[3:6], "晚风知道", *VERSES[6:], "晚风知道"]
+    doc = _strip("\n".join(["晚风知道 - 某歌手 - 歌词网", "首页", "晚风知道", *song, "复制歌词"]))
+    kept = [ln.text for ln in doc.lines if ln.kept]
+    assert kept == song  # the last line too: the song repeats it inside; not the button
+    assert doc.lines[2].removed_by == TITLE_REPEAT
+    assert doc.extraction == "short_lines"
+
+
+def test_file_names_and_times_do_not_break_a_run_of_short_lines():
+    page = []
+    for i, verse in enumerate(VERSES):
+        page += [f"IMG_40{i:02d}.JPG", f"0{i}:15", verse]
+    doc = _strip("\n".join(["首页", *page, "版权所有 某某网"]))
+    assert doc.extraction == "short_lines"
+    assert [ln.text for ln in doc.lines if ln.kept and ln.text in VERSES] == VERSES
+    assert all(ln.removed_by == "bp.media" for ln in doc.lines if ln.text.endswith(".JPG"))
+
+
+DATED_TITLES = [
+    "关于调整周末延时服务时间的通知：自3月起每周六上午正常办理业务。2024-02-28",
+    "关于启用新版证书的公告，旧版证书继续有效，无需换发。2024-01-10",
+    "关于开展业务培训的通知，请各乡镇派员参加。2023-12-14",
+    "关于进一步规范收费的公告，减免政策延续执行。2023-08-30",
+]
+
+
+def test_dated_titles_of_one_shape_after_the_article_are_a_tail():
+    doc = _strip("\n".join([ARTICLE_LINE] * 3 + ["相关通知", *DATED_TITLES, "版权所有 某某网"]))
+    assert [ln.text for ln in doc.lines if ln.kept] == [ARTICLE_LINE] * 3
+    assert {ln.removed_by for ln in doc.lines[3:-1]} == {"tail.records"}
+
+
+def test_dated_lines_the_article_goes_on_after_are_not_a_tail():
+    doc = _strip("\n".join([ARTICLE_LINE] * 3 + DATED_TITLES + [ARTICLE_LINE] * 3))
+    assert all(ln.kept for ln in doc.lines)
+
+
+def test_answer_cards_go_and_every_answer_stays():
+    """Two answers or more, each under a card with one date: the cards go, the answers
+    (records longer than the question) are no comment thread."""
+    question = "请问新买的绿萝叶子发黄，是浇水太多了还是晒到太阳了？"
+    answers = [ARTICLE_LINE.replace("今年", f"第{i}年") for i in range(4)]
+    page = ["为什么绿萝叶子发黄？", question, "最佳答案"]
+    for i, answer in enumerate(answers):
+        page += [f"用户{i}", f"2021-05-1{i} 10:4{i}", f"赞同 {10 + i}", answer]
+    page += ["赞同 3", "版权所有 某某网"]
+    doc = _strip("\n".join(page))
+    kept = [ln.text for ln in doc.lines if ln.kept]
+    assert kept == [question, *answers]
+    assert {ln.removed_by for ln in doc.lines if ln.text.startswith("赞同")} == {"record.card"}
+    assert doc.lines[2].removed_by == "bp.qa"
+
+
+def test_one_dated_card_between_paragraphs_is_not_a_record():
+    doc = _strip("\n".join([ARTICLE_LINE, "某某市人民政府", "2022年1月27日", ARTICLE_LINE]))
+    assert not any(ln.removed_by == "record.card" for ln in doc.lines)
+
+
+def test_an_announced_list_is_kept_to_its_signature_and_date():
+    intro = "经评审，决定授予以下同志年度先进个人称号，名单如下："
+    names = [f"{n} 市第{i}人民医院" for i, n in enumerate(["张晓峰", "李婷婷", "王建国", "陈思远",
+             "刘春梅", "赵宏伟", "孙丽娟", "周文斌"], 1)]  # fmt: skip
+    closing = ["某某市卫生健康委员会", "2023年12月18日"]
+    page = [
+        *[ARTICLE_LINE] * 2,
+        intro,
+        *names,
+        *closing,
+        "附件下载：",
+        "名单.pdf",
+        "版权所有 某某网",
+    ]
+    doc = _strip("\n".join(page))
+    kept = [ln.text for ln in doc.lines if ln.kept]
+    assert kept == [*[ARTICLE_LINE] * 2, intro, *names, closing[0]]
+    # the closing date is the page's date here (no header gave one): metadata, not text
+    assert doc.lines[len(page) - 4].removed_by == "meta.dateline"
+    assert "名单.pdf" not in kept
+
+
+def test_contacts_below_the_article_stay_only_in_a_notice_that_closes_with_a_date():
+    contacts = ["联系电话：0736-5821306", "联系地址：某某路88号"]
+    notice = _strip("\n".join([*[ARTICLE_LINE] * 3, *contacts, "某某局", "2024年8月6日"]))
+    assert all(ln.kept for ln in notice.lines[3:6])
+    footer = _strip("\n".join([*[ARTICLE_LINE] * 3, *contacts, "版权所有 某某网"]))
+    assert not any(ln.kept for ln in footer.lines[3:])
+
+
+def test_a_field_table_joins_the_text_under_its_heading_only():
+    specs = ["品牌：山野", "型号：SY-WS02", "面料：莫代尔针织面料", "产地：浙江嘉兴"]
+    doc = _strip("\n".join(["首页", "产品参数", *specs, *[ARTICLE_LINE] * 3, "版权所有 某某网"]))
+    assert all(ln.kept for ln in doc.lines[2:6])
+    record = ["索引号：11410000-2023-00123", "主题分类：综合政务", "发文字号：某政〔2023〕12号"]
+    doc = _strip("\n".join(["关于做好防汛工作的通知", *record, *[ARTICLE_LINE] * 3]))
+    # a page's record of fields under its title is not pulled in as a table (its last two
+    # lines join the block as near-good lines, as in round 1)
+    assert not doc.lines[1].kept
+
+
+def test_dated_references_at_the_end_of_an_article_stay():
+    refs = [
+        f"[{i}] 作者{i}. 关于某某问题的研究报告[N]. 某某日报, 2019-05-0{i}." for i in range(1, 5)
+    ]
+    doc = _strip("\n".join([*[ARTICLE_LINE] * 3, "参考文献", *refs]))
+    assert all(ln.kept for ln in doc.lines[4:])

@@ -140,3 +140,19 @@ def test_a_page_has_one_date_the_header_wins_over_the_closing_date():
     assert without.text.endswith("某某市人民政府")
     with_header = _meta(f"关于做好防汛工作的通知\n发布日期：2022-01-28\n{ARTICLE}{closing}")
     assert with_header.published_at == datetime(2022, 1, 28)
+
+
+def test_a_header_record_gives_each_field_its_own_value():
+    """ "来源：X 作者：Y 发布时间：…": a value stops at the next label, a date keeps its time."""
+    from zhclean.extractors.metadata import _header_record
+
+    assert _header_record("来源：某某日报 作者：张三 发布时间：2024-03-12 09:30 打印本页") == {
+        "source": "某某日报",
+        "author": "张三",
+        "date": "2024-03-12 09:30 打印本页",
+    }
+    assert _header_record("作者：教导处 | 时间：2023-05-26 | 阅读：1205") == {
+        "author": "教导处",
+        "date": "2023-05-26",
+    }
+    assert _header_record("正文：这是一段") == {}  # 文 inside a word is no label

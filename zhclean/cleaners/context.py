@@ -9,8 +9,11 @@ the page. This module gives every line of a page a class in four steps:
    short lines: cells, headings, names, dates) and ``bad`` (removed by a rule, or a link
    shape: teaser, counter, separators, timestamp).
 2. **Tails** (:func:`find_tail`): once the article has started, a repeating record
-   structure (comment or reply records anchored by a timestamp) or a long directory of
-   names that no article text follows ends the article; nothing after it is content.
+   structure (comment or reply records anchored by a timestamp, or dated lines of one
+   shape: :func:`_shape_tail`) or a long directory of names that no article text
+   follows ends the article; nothing after it is content. Record cards between the
+   posts of a discussion go (:func:`record_cards`), and a list the text announces is
+   the article's (:func:`announced_lists`).
 3. **Short-line articles** (:func:`narrative_runs`): a long run of short Han lines
    written like sentences (poems, lyrics, photo captions, diaries) is text, when the
    page has no larger block of punctuated prose.
@@ -24,10 +27,12 @@ All thresholds live in :class:`zhclean.cleaners.boilerplate.StripperConfig`.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zhclean.cleaners.quality import STAMP_RE, LineFeatures
+from zhclean.cleaners.quality import SHORT_LINE_CHARS, STAMP_RE, LineFeatures
 from zhclean.core.record import Line
 
 GOOD = "good"
@@ -214,7 +219,9 @@ def _record_tail(
     at least ``min_content`` Han characters of good text (in a forum, the first post is
     the article and carries an anchor too), if ``min_records`` anchors follow from it.
     Most records of the run must name their author next to the anchor (see
-    :func:`_has_record_header`), which a live blog's timestamps do not. The short lines
+    :func:`_has_record_header`), which a live blog's timestamps do not. Comments are
+    shorter than what they comment on: when one record's text is as long as all the
+    text above the anchor, the records are the content (answers, a discussion). The short lines
     just above that anchor (its name, a floor number, the previous post's reply and
     quote buttons; up to six) go with it.
     """
@@ -230,7 +237,12 @@ def _record_tail(
             runs[-1].append(a)
         else:
             runs.append([a])
+    good_at = [0] * (len(lines) + 1)  # good Han before each index, blank-insensitive
+    for i, (c, f) in enumerate(zip(cf, feats, strict=True)):
+        good_at[i + 1] = good_at[i] + (f.n_han if c == GOOD else 0)
     for run in runs:
+        ends = [*run[1:], len(lines)]
+        bodies = [good_at[e] - good_at[b] for b, e in zip(run, ends, strict=True)]
         for k, a in enumerate(run):
             if (
                 before[a] >= min_content
@@ -238,6 +250,8 @@ def _record_tail(
                 and sum(_has_record_header(lines, feats, cf, b) for b in run[k:])
                 >= 0.6 * (len(run) - k)
             ):
+                if max(bodies[k:]) >= before[a]:
+                    break  # a post longer than the article: a discussion, not comments
                 start = a
                 steps = 0
                 while start > 0 and steps < 6:
@@ -294,6 +308,61 @@ def _is_directory(run: list[int], feats: Sequence[LineFeatures], min_lines: int)
     return with_digits <= 0.2 and mean_han <= 16 and (orgs >= 0.3 or function <= 0.03)
 
 
+CLOSING_DATE_RE = re.compile(
+    r"\d{1,4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$"
+)
+
+
+def announces(text: str) -> bool:
+    """The line announces what follows: "名单如下：", "现将获奖名单公布如下。"."""
+    return text.endswith(("：", ":")) or "如下" in text[-6:]
+
+
+def announced_lists(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    edge: dict[int, str],
+    *,
+    max_chars: int = SHORT_LINE_CHARS,
+) -> list[tuple[int, int]]:
+    """Lists the article announces: (first, last) line of each.
+
+    A line of text that announces what follows ("名单如下：", "现将名单公布如下。") makes
+    the short lines under it part of the article: names and workplaces, section headings
+    ("二、优秀科技项目（8项）"), the rows of a table, the signature under them. The list
+    runs over short and near-good lines and ends at the first line of running text (the
+    article goes on by itself), at a line a rule or metadata removed, at a link or
+    record shape, at a record of fields ("主办：… 地址：…") and at a label that announces
+    something else ("附件下载："). Two items at least.
+    """
+    out = []
+    n = len(lines)
+    for a in range(n):
+        if cf[a] not in (GOOD, NEAR) or not lines[a].kept or not announces(lines[a].text):
+            continue
+        last, items = a, 0
+        for j in range(a + 1, n):
+            line, f = lines[j], feats[j]
+            if not line.text:
+                continue
+            if (
+                not line.kept
+                or j in edge
+                or cf[j] not in (SHORT, NEAR)
+                or f.n_chars > max_chars
+                or f.is_field_record
+                or announces(line.text)
+            ):
+                break
+            last, items = j, items + 1
+            if CLOSING_DATE_RE.search(line.text) and f.n_chars <= 24:
+                break  # the closing date under the signature ends the notice
+        if items >= 2:
+            out.append((a + 1, last))
+    return out
+
+
 def _introduced(lines: Sequence[Line], cf: list[str], i: int) -> bool:
     """The text right above line ``i`` announces a list ("名单如下：")."""
     j = i - 1
@@ -343,6 +412,173 @@ def _directory_tail(
     return None
 
 
+def record_cards(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    limit: int,
+    *,
+    max_lines: int = 10,
+    max_chars: int = 40,
+) -> list[int]:
+    """The lines of the record headers between posts whose text is the content.
+
+    On a Q&A page or a discussion, each answer is introduced by a card: a name, a
+    timestamp, a level, votes and buttons ("匿名用户", "2021-05-18 10:42", "采纳率：92%",
+    "赞同 128"). Such a card is a group of two to ``max_lines`` short lines between two
+    lines of running text that holds exactly one date; a page has several of them, a
+    table or a signature does not repeat that way. Two cards or more: their lines, and
+    the lines elsewhere (above ``limit``) that have the shape of one of their lines
+    with digits or marks in it ("赞同 12" after the last answer), are not text.
+    """
+    goods = [i for i in range(limit) if cf[i] == GOOD and lines[i].text]
+    cards: list[list[int]] = []
+    for g1, g2 in itertools.pairwise(goods):
+        gap = [k for k in range(g1 + 1, g2) if lines[k].text]
+        if not 2 <= len(gap) <= max_lines or any(feats[k].n_chars > max_chars for k in gap):
+            continue
+        dated = sum(
+            1
+            for k in gap
+            if feats[k].stamp or feats[k].date_only or _DATE_TOKEN_RE.search(lines[k].text)
+        )
+        if dated == 1:
+            cards.append(gap)
+    if len(cards) < 2:
+        return []
+    out = {k for card in cards for k in card}
+    shapes = set()
+    for k in out:
+        tokens = tuple(shape(lines[k].text))
+        if any(t not in ("H", " ", "a") for t in tokens):
+            shapes.add(tokens)
+    for i in range(limit):
+        if (
+            lines[i].text
+            and (lines[i].kept or is_meta(lines[i]))
+            and cf[i] != GOOD
+            and feats[i].n_chars <= max_chars
+            and tuple(shape(lines[i].text)) in shapes
+        ):
+            out.add(i)
+    return sorted(k for k in out if lines[k].kept or is_meta(lines[k]))
+
+
+# A full date anywhere in a line: 2024-04-26, 2023.11.25, 12/03/22, 2023年9月15日.
+_DATE_TOKEN_RE = re.compile(
+    r"(?<!\d)(?:\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{4}年\d{1,2}月\d{1,2}日)(?!\d)"
+)
+_SHAPE_EDGE = 5  # tokens compared at each end of a line
+# a number with thousands separators or a decimal point; not a date ("2022.11.25")
+_NUMBER_RE = re.compile(r"(?<![\d.,])(?:\d+(?:,\d{3})+(?:\.\d+)?|\d+\.\d+)(?![\d.,])")
+# A month and day at either end of a line ("[03-14] 标题", "标题 05/02"), as lists show them.
+_EDGE_DATE_RE = re.compile(
+    r"^[\[【(（]?\d{1,2}[-/.月]\d{1,2}日?[\]】)）]?\s|\s[\[【(（]?\d{1,2}[-/.]\d{1,2}[\]】)）]?$"
+)
+
+
+def _dated(text: str) -> bool:
+    return bool(_DATE_TOKEN_RE.search(text) or _EDGE_DATE_RE.search(text))
+
+
+def shape(text: str) -> list[str]:
+    """A line's shape: Han runs as "H", digit runs as "9", Latin runs as "a", space runs
+    as " ", every other character as itself ("● H，H - H 9/9/9 (9) 9H [9/9]")."""
+    tokens: list[str] = []
+    text = _NUMBER_RE.sub("9", text)  # "1,032", "4.3", "2.1k" are one number
+    for ch in text:
+        if "\u3400" <= ch <= "\u9fff":
+            c = "H"
+        elif ch.isdigit():
+            c = "9"
+        elif ch.isascii() and ch.isalpha():
+            c = "a"
+        elif ch.isspace():
+            c = " "
+        else:
+            c = ch
+        if tokens and c == tokens[-1] and c in "H9a ":
+            continue
+        tokens.append(c)
+    return tokens
+
+
+def _shape_runs(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], limit: int, min_records: int
+) -> list[list[int]]:
+    """Runs of consecutive dated lines (blank lines aside) that share the shape of their
+    first or of their last tokens: a list of records, one per line."""
+    keys: list[tuple[int, tuple, tuple] | None] = []
+    for i in range(limit):
+        line, f = lines[i], feats[i]
+        if not line.text:
+            continue
+        if line.kept and f.n_han >= 4 and f.n_chars <= 200 and _dated(line.text):
+            tokens = shape(line.text)
+            keys.append((i, tuple(tokens[:_SHAPE_EDGE]), tuple(tokens[-_SHAPE_EDGE:])))
+        else:
+            keys.append(None)
+    runs: list[list[int]] = []
+    for side in (1, 2):
+        run: list[int] = []
+        last = None
+        for key in [*keys, None]:
+            if key is not None and last is not None and key[side] == last[side]:
+                run.append(key[0])
+            else:
+                if len(run) >= min_records:
+                    runs.append(run)
+                run = [key[0]] if key is not None else []
+            last = key
+    return runs
+
+
+def kept_record_runs(lines: Sequence[Line], feats: Sequence[LineFeatures]) -> list[list[int]]:
+    """Runs of kept lines that look like the records of a list (see :func:`_shape_runs`)."""
+    return _shape_runs(lines, feats, len(lines), 3)
+
+
+_REFERENCE_RE = re.compile(r"^\s*[\[［]\d{1,3}[\]］]")
+
+
+def _shape_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_records: int,
+    limit: int,
+) -> Tail | None:
+    """A list of dated records after the article: related notices, other news, forum
+    follow-ups, one per line.
+
+    Each line of such a list is a title with its date ("关于……的通知，……。2024-04-26",
+    "2024-05-02　本校……", "[03-14] 标题", "● 标题 - 用户 12/03/22 (156) 156字 [2210/35]"): three or more
+    lines in a row that carry a date and share the shape of their beginning or of their
+    end. A title may be a whole sentence, so the shape, not the punctuation, gives the
+    list away. It is a tail when the article has started before it and fewer than
+    ``min_content`` Han of running text follow it (up to ``limit``, where a thread tail
+    begins); a heading right above it ("相关通知", "跟帖") goes with it.
+    """
+    after = [0] * (limit + 1)
+    for i in range(limit - 1, -1, -1):
+        after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
+    for run in sorted(_shape_runs(lines, feats, limit, min_records)):
+        if before[run[0]] < min_content or after[run[-1] + 1] >= min_content:
+            continue
+        if sum(1 for i in run if _REFERENCE_RE.match(lines[i].text)) > len(run) / 2:
+            continue  # the article's references ("[1] 作者. 题名[N]. 报纸, 2019-05-01.")
+        start = run[0]
+        j = start - 1
+        while j > 0 and not lines[j].text:
+            j -= 1
+        if j > 0 and lines[j].kept and cf[j] != GOOD and is_heading(feats[j]):
+            start = j
+        return Tail(start, "records", f"{len(run)} dated records of one shape")
+    return None
+
+
 def find_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -353,13 +589,25 @@ def find_tail(
     max_gap: int,
     directory_min_lines: int,
 ) -> Tail | None:
-    """The earliest tail after the article (records or directory), if any."""
+    """The earliest tail after the article (records or directory), if any.
+
+    On a question-and-answer page (a line removed by one of :data:`ANSWER_RULES`) the
+    timestamped records are the answers, not a thread: they are no tail (their cards
+    go, see :func:`record_cards`)."""
     before = _good_han_before(cf, feats)
+    answers = any(line.removed_by in ANSWER_RULES for line in lines)
+    records = (
+        None
+        if answers
+        else _record_tail(lines, feats, cf, before, min_content, min_records, max_gap)
+    )
+    limit = records.start if records is not None else len(lines)
     found = [
         t
         for t in (
-            _record_tail(lines, feats, cf, before, min_content, min_records, max_gap),
+            records,
             _directory_tail(lines, feats, cf, before, min_content, directory_min_lines),
+            _shape_tail(lines, feats, cf, before, min_content, min_records, limit),
         )
         if t is not None
     ]
@@ -378,6 +626,81 @@ def _narrative_eligible(line: Line, f: LineFeatures) -> bool:
     )
 
 
+# Rules whose lines mark a question-and-answer page: its answers are the content, so
+# their records are no comment thread.
+ANSWER_RULES = frozenset({"bp.qa"})
+
+# Rules whose lines carry no text of their own (an image file name, a "[图片]" marker):
+# inside a run of short lines they are skipped, not a break.
+INERT_RULES = frozenset({"bp.media"})
+# At most this many inert lines in a row inside a run.
+_MAX_INERT = 3
+# This many weak lines in a row (labels, bare names, buttons) end a run.
+_MAX_WEAK = 3
+
+
+def _inert(line: Line, f: LineFeatures) -> bool:
+    """A line without text of its own between the lines of a short-line article: an image
+    file name or marker (removed by a media rule), a time of day ("06:10"), a number."""
+    if line.removed_by in INERT_RULES:
+        return True
+    return line.kept and f.n_han == 0 and 0 < f.n_chars <= 40 and not (f.date_only or f.stamp)
+
+
+def _narrative_line(f: LineFeatures) -> bool:
+    """A line that reads like a clause: five Han or more with function characters or
+    clauses separated by spaces, and no field label."""
+    return f.n_han >= 5 and not f.n_labels and (f.n_function >= 1 or f.is_spaced_prose)
+
+
+def _weak(f: LineFeatures) -> bool:
+    """A line that adds nothing to a run of short lines by itself: a field ("作词：林间",
+    "点击次数：28615"), or four Han or fewer without function characters ("复制歌词",
+    a singer's name)."""
+    if f.n_labels:
+        return True
+    return f.n_han <= 4 and not f.n_function and not f.is_spaced_prose
+
+
+def _trim(
+    run: list[int],
+    feats: Sequence[LineFeatures],
+    keep: frozenset[int] = frozenset(),
+    lines: Sequence[Line] = (),
+) -> list[int]:
+    """Cut the header of a run and the weak lines at its end (buttons, counters).
+
+    The header is everything up to the last field line ("作词：", "作曲：") above the
+    first line that reads like a clause, then the weak lines that hold digits (a date
+    and view counter). Bare weak lines at the head (a poem's title and poet, or the last
+    items of a menu) stay only when the run has weak lines of that kind inside it too: a
+    page of poems repeats title and poet between the verses, a menu does not.
+    """
+    last_label = -1
+    for k, i in enumerate(run):
+        if _narrative_line(feats[i]):
+            break
+        if feats[i].n_labels:
+            last_label = k
+    run = run[last_label + 1 :]
+    while run and _weak(feats[run[0]]) and feats[run[0]].n_digits:
+        run = run[1:]
+
+    def refrain(i: int) -> bool:  # the line repeats one inside the run: a chorus
+        return bool(lines) and any(lines[k].text == lines[i].text for k in run if k < i - 1)
+
+    while run and _weak(feats[run[-1]]) and run[-1] not in keep and not refrain(run[-1]):
+        run = run[:-1]
+    head = 0
+    while head < len(run) and _weak(feats[run[head]]):
+        head += 1
+    if head and not any(
+        _weak(feats[i]) and not (feats[i].n_digits or feats[i].n_labels) for i in run[head:]
+    ):
+        run = run[head:]
+    return run
+
+
 def narrative_runs(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -385,6 +708,8 @@ def narrative_runs(
     min_lines: int,
     min_han: int,
     min_function: float,
+    passable: frozenset[int] = frozenset(),
+    keep: frozenset[int] = frozenset(),
 ) -> list[tuple[int, int, int]]:
     """Runs (start, end, Han) of short lines that read like sentences, not like lists.
 
@@ -395,19 +720,27 @@ def narrative_runs(
     lines of five Han or more (classical verse has few function characters, and its
     titles and poets' names sit between the verses), few organisation names and
     few digits: menus, directories and link lists fail those tests.
+
+    Lines without text of their own (image file names, "[图片]" markers, times of day:
+    :func:`_inert`) and the lines in ``passable`` (copies of the title, which a chorus
+    repeats) neither count nor break a run. Three weak lines in a row (fields, buttons,
+    bare names: :func:`_weak`) end it, and a run is trimmed of its header and of the
+    weak lines at its end (:func:`_trim`), so that a song's credits and the buttons
+    under it stay out. Lines in ``keep`` (a chorus given back) are never weak.
     """
     out = []
     n = len(lines)
-    i = 0
-    while i < n:
-        if not (lines[i].text and _narrative_eligible(lines[i], feats[i])):
-            i += 1
-            continue
-        run, j = [], i
-        while j < n and (not lines[j].text or _narrative_eligible(lines[j], feats[j])):
-            if lines[j].text:
-                run.append(j)
-            j += 1
+
+    def member(i: int) -> str:
+        """'text', 'skip' (inert or passable) or '' (breaks the run)."""
+        if i in passable or _inert(lines[i], feats[i]):
+            return "skip"
+        return "text" if _narrative_eligible(lines[i], feats[i]) else ""
+
+    def close(run: list[int]) -> None:
+        run = _trim(run, feats, keep, lines)
+        if not run:
+            return
         fs = [feats[k] for k in run]
         n_han = sum(f.n_han for f in fs)
         if (
@@ -423,7 +756,54 @@ def narrative_runs(
             and sum(1 for f in fs if f.n_digits) <= 0.3 * len(run)
         ):
             out.append((run[0], run[-1], n_han))
-        i = j
+
+    i = 0
+    while i < n:
+        if not (lines[i].text and member(i) == "text"):
+            i += 1
+            continue
+        run: list[int] = []
+        skipped = weak = 0
+        j = i
+        while j < n:
+            if not lines[j].text:
+                j += 1
+                continue
+            kind = member(j)
+            if kind == "skip":
+                skipped += 1
+                if skipped > _MAX_INERT:
+                    break
+            elif kind == "text":
+                skipped = 0
+                weak = weak + 1 if _weak(feats[j]) and j not in keep else 0
+                if weak >= _MAX_WEAK:
+                    # The run ends before the weak lines; the next one may start on the
+                    # last two of them (a title and a poet's name above the verses).
+                    seq = [*run[len(run) - (weak - 1) :], j]
+                    run = run[: len(run) - (weak - 1)]
+                    texts = {lines[k].text for k in run}
+                    for k in seq:  # a chorus line right before the buttons stays
+                        if lines[k].text not in texts:
+                            break
+                        run.append(k)
+                    j += 1
+                    while j < n and (
+                        not lines[j].text
+                        or member(j) == "skip"
+                        or (member(j) == "text" and _weak(feats[j]))
+                    ):
+                        if lines[j].text and member(j) == "text":
+                            seq.append(j)
+                        j += 1
+                    j = seq[-2]
+                    break
+                run.append(j)
+            else:
+                break
+            j += 1
+        close(run)
+        i = j if j > i else i + 1
     return out
 
 

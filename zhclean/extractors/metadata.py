@@ -20,6 +20,10 @@ AUTHOR_LINE = "meta.author_line"
 AUTHOR_LINE_REASON = (
     "a lone name line under the heading is the byline; it becomes the author column"
 )
+HEADER_FIELDS = "meta.header_fields"
+HEADER_FIELDS_REASON = (
+    "a record of labelled fields above the article (作者：… | 时间：…) is its byline"
+)
 
 # Lines whose dates belong to other pages (link lists, archives, calendars).
 _FOREIGN_DATE_RULES = (
@@ -32,6 +36,11 @@ _FOREIGN_DATE_RULES = (
     "bp.teaser",
     "bp.copyright",
     "bp.icp",
+    "bp.shop_terms",
+    "bp.author_bio",
+    # the records of a thread, a list of dated titles, a directory, an answer's card
+    "tail.",
+    "record.",
 )
 _LABELLED_DATE_RULES = ("meta.", "bp.post_footer")
 
@@ -87,12 +96,53 @@ _ORG_SUFFIX_RE = re.compile(
 )
 _AUTHOR_JUNK_RE = re.compile(r"[=<>\"'{}]|^\d+$|^https?:")
 _AUTHOR_CUT_RE = re.compile(
-    r"\s*(?:阅读|浏览|点击|评论|来源|发布|时间|日期|编辑|责任编辑|[(（]\d).*$"
+    r"\s*(?:阅读|浏览|点击|评论|来源|发布|发表|时间|日期|编辑|责任编辑|[(（]\d|\d{2,4}[-/.年]).*$"
 )
+# "作者：教导处 | 时间：2023-05-26 | 阅读：1205": a record of labelled fields in the header.
+# A field label at the start of the line or after a space or separator ("正文：" is no "文：").
+_HEADER_LABEL_RE = re.compile(
+    rf"(?<![{HAN_RANGES}])(?P<label>作者|作\s+者|撰文|撰稿|文|记者|来源|出处|发布时间|发表时间|"
+    r"发布日期|更新时间|时间|日期)\s*[:：]\s*"
+)
+
+
+def _header_record(text: str) -> dict[str, str]:
+    """The fields of a "label：value" record. A value runs to the next label or separator
+    (a date keeps its time of day); a name or an outlet is its first word."""
+    found: dict[str, str] = {}
+    labels = list(_HEADER_LABEL_RE.finditer(text))
+    for k, m in enumerate(labels):
+        end = labels[k + 1].start() if k + 1 < len(labels) else len(text)
+        value = re.split(r"[|｜]", text[m.end() : end])[0].strip()
+        field = _HEADER_LABELS.get(re.sub(r"\s+", "", m.group("label")), "date")
+        if field != "date":
+            value = value.split()[0] if value else ""
+        if value:
+            found.setdefault(field, value)
+    return found
+
+
+_HEADER_LABELS = {
+    "作者": "author",
+    "撰文": "author",
+    "撰稿": "author",
+    "文": "author",
+    "记者": "reporter",
+    "来源": "source",
+    "出处": "source",
+}
 _SINGLE_HAN_SPACED_RE = re.compile(rf"^[{HAN_RANGES}](?:\s[{HAN_RANGES}])+$")
 
 # Evidence ranks (lower wins) for author candidates by field name.
 _AUTHOR_FIELDS = {"author": 0, "reporter": 1, "editor": 3}
+
+
+_MENU_ITEM_RE = re.compile(rf"^[{HAN_RANGES}]{{2,6}}$")
+
+
+def _menu_item(text: str) -> bool:
+    """A short plain line like the items of a menu ("企业新闻", "五言绝句", "加入购物车")."""
+    return bool(_MENU_ITEM_RE.match(text))
 
 
 def _clean_name(value: str) -> str | None:
@@ -121,12 +171,13 @@ class MetadataExtractor(Step):
         self.now = now
 
     def reasons(self) -> dict[str, str]:
-        return {AUTHOR_LINE: AUTHOR_LINE_REASON}
+        return {AUTHOR_LINE: AUTHOR_LINE_REASON, HEADER_FIELDS: HEADER_FIELDS_REASON}
 
     def process(self, doc: Document) -> None:
         lines = doc.lines
         now = self.now or datetime.now()
         start, end = doc.content_span or (len(lines), len(lines))
+        self._header_fields(lines, start)
         doc.title = self._title(lines)
         self._published_at(doc, lines, start, end, now)
         doc.source_name = self._first_field(lines, "source", end)
@@ -134,6 +185,20 @@ class MetadataExtractor(Step):
         for name in ("title", "published_at", "source_name", "author"):
             if getattr(doc, name) is not None:
                 self.count(f"found.{name}")
+
+    @staticmethod
+    def _header_fields(lines: list[Line], start: int) -> None:
+        """Read a record of labelled fields above the article that no metadata rule read
+        ("作者：教导处 | 时间：2023-05-26 | 阅读：1205", often taken for a menu row by its
+        bars): two labels or more, of which one names the author or the date."""
+        for line in lines[: min(start, len(lines))]:
+            if not line.text or line.fields or line.kept or len(line.text) > 120:
+                continue
+            found = _header_record(line.text)
+            if len(found) >= 2 and ("author" in found or "date" in found):
+                line.fields = found
+                if not (line.removed_by or "").startswith(_LABELLED_DATE_RULES):
+                    line.removed_by = HEADER_FIELDS
 
     @staticmethod
     def _title(lines: list[Line]) -> str | None:
@@ -226,6 +291,8 @@ class MetadataExtractor(Step):
             if prev is None:
                 continue
             p = lines[prev]
+            if _menu_item(p.text):
+                continue  # the next item of a menu, not a byline under a heading
             # under the in-page heading, or under the page title when the article follows
             after_title = p.removed_by == TITLE_REPEAT or (
                 p.removed_by == TITLE_HEADING and start - i <= 6
