@@ -36,10 +36,10 @@ SEEDS = REPO / "seeds"
 CORPUS = REPO / "bench" / "corpus"
 
 
-def build_corpus(size_mb: int) -> Path:
+def build_corpus(size_mb: float, parent: Path = CORPUS) -> Path:
     """A folder of about ``size_mb`` MB: copies of the seeds, five per sub-folder."""
-    root = CORPUS / f"{size_mb}MB"
-    target = size_mb * 1_000_000
+    root = parent / f"{size_mb:g}MB"
+    target = int(size_mb * 1_000_000)
     seeds = sorted(SEEDS.glob("*.txt"))
     seed_bytes = sum(p.stat().st_size for p in seeds)
     copies = -(-target // seed_bytes)

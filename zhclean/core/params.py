@@ -11,6 +11,9 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+# The --tokenizer choices: jieba-rs giving the reference's tokens, and the reference.
+TOKENIZERS = ("fast", "jieba")
+
 
 def _param(default: Any, help: str, flag: str | None = None, flow: bool = True) -> Any:
     """A run parameter: ``flag`` overrides the CLI option name; ``flow=False`` keeps it
@@ -53,6 +56,11 @@ class RunParams:
     batch_docs: int = _param(
         500, "documents validated and written together (one Parquet row group); bounds memory"
     )
+    tokenizer: str = _param(
+        "fast",
+        "fast: jieba-rs with the reference's tokens (see the README); jieba: the reference, "
+        "Python jieba itself (default: fast)",
+    )
 
     def problems(self) -> list[str]:
         """Every parameter value that cannot work, as one-line messages."""
@@ -69,6 +77,8 @@ class RunParams:
             out.append("--batch-docs must be at least 1")
         if self.wait_for_lock < 0:
             out.append("--wait-for-lock must not be negative")
+        if self.tokenizer not in TOKENIZERS:
+            out.append(f"--tokenizer must be one of {', '.join(TOKENIZERS)}")
         return out
 
     @property

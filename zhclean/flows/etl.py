@@ -99,6 +99,7 @@ def etl(
     follow_symlinks: bool = D.follow_symlinks,
     wait_for_lock: float = D.wait_for_lock,
     batch_docs: int = D.batch_docs,
+    tokenizer: str = D.tokenizer,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 

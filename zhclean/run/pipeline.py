@@ -20,7 +20,7 @@ from zhclean.normalizers.script import ScriptConverter
 from zhclean.normalizers.text import TextNormalizer
 from zhclean.readers.files import FileReader
 from zhclean.splitters.step import SentenceSplitter
-from zhclean.tokenizers.jieba_tokenizer import Tokenizer
+from zhclean.tokenizers.step import Tokenizer
 from zhclean.validation.validate import ContractValidator
 
 # Input bytes per batch (besides ``batch_docs``): a batch's documents are in memory at once.
@@ -50,7 +50,7 @@ def build_pipeline(
         SentenceSplitter(params.max_sentence_chars),
     ]
     if tokenize:
-        steps.append(Tokenizer())
+        steps.append(Tokenizer(params.tokenizer))
     if validate:
         steps.append(ContractValidator(params.max_sentence_chars))
     if writer is not None:
