@@ -7,6 +7,7 @@ on the way to Parquet); ``to_frame`` gives the validator its pandas view.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import accumulate, chain
@@ -57,7 +58,50 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
     return pa.table(columns, schema=DOCUMENTS)
 
 
+class _LastTable(threading.local):
+    """The last sentences table this thread built, to hand the writer what the validator
+    built for the same batch (tokens to Arrow is most of the cost). It is reused only for
+    the very same sentence texts and token lists: the cache holds them, so no other
+    object can take their identities while it does."""
+
+    def __init__(self) -> None:
+        self.parts: list[object] = []
+        self.table: pa.Table | None = None
+
+    def get(self, docs: Sequence[Document]) -> pa.Table | None:
+        parts = _identity(docs)
+        if self.table is None or len(parts) != len(self.parts):
+            return None
+        if all(a is b for a, b in zip(parts, self.parts, strict=True)):
+            return self.table
+        return None
+
+    def put(self, docs: Sequence[Document], table: pa.Table) -> None:
+        self.parts, self.table = _identity(docs), table
+
+
+def _identity(docs: Sequence[Document]) -> list[object]:
+    return [x for d in docs for s in d.sentences for x in (s.text, s.tokens)] + [
+        d.doc_id for d in docs
+    ]
+
+
+_LAST = _LastTable()
+
+
 def sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
+    table = _LAST.get(docs)
+    if table is not None:
+        run = table.schema.get_field_index("run_id")
+        return table.set_column(
+            run, table.schema.field(run), _repeat(run_id, table.num_rows, pa.string())
+        )
+    table = _build_sentences_table(docs, run_id)
+    _LAST.put(docs, table)
+    return table
+
+
+def _build_sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
     doc_ids, sent_idx, para_idx, texts, tokens = [], [], [], [], []
     for d in docs:
         for i, s in enumerate(d.sentences):
