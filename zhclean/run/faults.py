@@ -1,9 +1,14 @@
 """Crash points for the crash-safety tests.
 
-``crash_point("before-swap")`` kills the process with SIGKILL when the environment
-variable ZHCLEAN_CRASH_AT names that point. Tests use it to kill a run at exact places
-(mid-write, after building a snapshot, between rename and swap) without timing games.
-It does nothing unless that variable is set.
+``crash_point("before-swap")`` kills the run's main process with SIGKILL when the
+environment variable ZHCLEAN_CRASH_AT names that point. Tests use it to kill a run at
+exact places (mid-write, after building a snapshot, between rename and swap) without
+timing games. It does nothing unless that variable is set.
+
+The main process is the ``zhclean`` command (:func:`mark_main_process`): a point reached
+in a worker process kills the command, as an OOM kill of it would, and the worker is
+left to die with it. Without a command (a test calling the flow), it is the process
+that reaches the point.
 """
 
 from __future__ import annotations
@@ -12,9 +17,16 @@ import os
 import signal
 
 ENV = "ZHCLEAN_CRASH_AT"
+MAIN_PID_ENV = "ZHCLEAN_CRASH_PID"
 POINTS = ("staged-row-group", "snapshot-built", "before-swap", "after-swap")
+
+
+def mark_main_process() -> None:
+    """Name this process as the one crash points kill (inherited by its workers)."""
+    if os.environ.get(ENV):
+        os.environ[MAIN_PID_ENV] = str(os.getpid())
 
 
 def crash_point(name: str) -> None:
     if os.environ.get(ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(int(os.environ.get(MAIN_PID_ENV) or os.getpid()), signal.SIGKILL)
