@@ -58,25 +58,27 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
     return pa.table(columns, schema=DOCUMENTS)
 
 
-class _LastTable(threading.local):
-    """The last sentences table this thread built, to hand the writer what the validator
-    built for the same batch (tokens to Arrow is most of the cost). It is reused only for
-    the very same sentence texts and token lists: the cache holds them, so no other
-    object can take their identities while it does."""
+class _Kept(threading.local):
+    """A sentences table the validator built, kept for the writer of the same batch
+    (tokens to Arrow is most of the cost of a table). It is handed over once, and only
+    for the very same sentence texts and token lists: the entry holds them, so no other
+    object can take their identities while it is kept."""
 
     def __init__(self) -> None:
         self.parts: list[object] = []
         self.table: pa.Table | None = None
 
-    def get(self, docs: Sequence[Document]) -> pa.Table | None:
-        parts = _identity(docs)
-        if self.table is None or len(parts) != len(self.parts):
+    def take(self, docs: Sequence[Document]) -> pa.Table | None:
+        table, parts = self.table, self.parts
+        self.table, self.parts = None, []  # once: the batch's data must not outlive it
+        if table is None:
             return None
-        if all(a is b for a, b in zip(parts, self.parts, strict=True)):
-            return self.table
+        current = _identity(docs)
+        if len(current) == len(parts) and all(a is b for a, b in zip(current, parts, strict=True)):
+            return table
         return None
 
-    def put(self, docs: Sequence[Document], table: pa.Table) -> None:
+    def keep(self, docs: Sequence[Document], table: pa.Table) -> None:
         self.parts, self.table = _identity(docs), table
 
 
@@ -86,18 +88,22 @@ def _identity(docs: Sequence[Document]) -> list[object]:
     ]
 
 
-_LAST = _LastTable()
+_KEPT = _Kept()
 
 
-def sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
-    table = _LAST.get(docs)
+def sentences_table(docs: Sequence[Document], run_id: str, keep: bool = False) -> pa.Table:
+    """The sentences rows of ``docs``. ``keep``: the validator's call; the writer's next
+    call for the same batch gets this table back (with its own run_id) instead of
+    building it again."""
+    table = _KEPT.take(docs)
     if table is not None:
         run = table.schema.get_field_index("run_id")
         return table.set_column(
             run, table.schema.field(run), _repeat(run_id, table.num_rows, pa.string())
         )
     table = _build_sentences_table(docs, run_id)
-    _LAST.put(docs, table)
+    if keep:
+        _KEPT.keep(docs, table)
     return table
 
 

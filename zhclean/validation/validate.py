@@ -76,7 +76,7 @@ class ContractValidator(Step):
         # run_id and processed_at are the writer's; any valid value checks the same.
         now = datetime.now(UTC)
         doc_table = documents_table(docs, "validate", now)
-        sent_table = sentences_table(docs, "validate")
+        sent_table = sentences_table(docs, "validate", keep=True)  # the writer's, too
         doc_checks, sent_checks = self.prefilter
         if doc_checks is not None and sent_checks is not None:
             suspects = {docs[i].doc_id for i in prefilter.suspect_rows(doc_table, doc_checks)}
