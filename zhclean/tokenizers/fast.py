@@ -4,8 +4,8 @@ jieba-rs runs jieba's algorithm (dictionary DAG, max-probability route, BMES HMM
 of single characters) in Rust, about 30 times faster than Python jieba. It differs from
 jieba 0.42.1 in four places; each is handled here so the tokens stay the reference's:
 
-1. **Non-Han characters inside a block** (letters, digits, ``+ # & . _ % -``): jieba
-   splits ``2022-10-28`` or ``self-esteem`` at ``-`` and ``.`` (finalseg's
+1. **Non-Han characters inside a block** (letters and digits with ``+ # & . _ % -``):
+   jieba splits ``2022-10-28`` or ``self-esteem`` at ``-`` and ``.`` (finalseg's
    ``[a-zA-Z0-9]+(?:\\.\\d+)?%?``); jieba-rs keeps them whole. Each maximal non-Han run
    is re-split as Python jieba does, unless a dictionary word made of non-Han characters
    (``AT&T``, ``C++``) or a mixed one (``T恤``, ``卡拉OK``) crosses it: then a token by
@@ -43,8 +43,10 @@ from zhclean.tokenizers.common import finish, load_user_dict
 # Python jieba's character classes (jieba/__init__.py, 0.42.1).
 _HAN = "\u4e00-\u9fd5"
 _BLOCK_NON_HAN = r"a-zA-Z0-9+#&\._%\-"
-# Anything that can make jieba-rs' tokens differ from Python jieba's inside a block.
-_NEEDS_FIXUP = re.compile(f"[{_BLOCK_NON_HAN}]")
+# What can make jieba-rs' tokens differ from Python jieba's inside a block: a run of
+# letters and digits alone is one token for both (finalseg keeps [a-zA-Z0-9]+ whole),
+# these symbols are where they part (measured: bench/agreement.py's fuzz set).
+_NEEDS_FIXUP = re.compile(r"[+#&._%\-]")
 # Han for jieba-rs but not for Python jieba: such sentences go to the reference.
 _RS_ONLY_HAN = re.compile("[\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _HAS_HAN = re.compile(f"[{_HAN}]")
