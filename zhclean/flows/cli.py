@@ -115,6 +115,11 @@ def _run_flow(params: RunParams, server):
         from zhclean.flows.etl import etl
 
         PHASES.mark("prefect_imported")
+        if workers == 1:  # shards run here: load what they need while the API boots
+            from zhclean.run.pipeline import build_pipeline
+
+            build_pipeline(params)
+            PHASES.mark("pipeline_loaded")
         # Tasks run in threads of this process; a task's shard runs in a worker process
         # of the pool when there is one (zhclean.run.workers.run_here_or_in_pool).
         runner = ThreadPoolTaskRunner(max_workers=workers)
