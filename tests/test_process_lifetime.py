@@ -144,3 +144,23 @@ def test_a_pool_worker_dies_with_its_parent(tmp_path):
         for pid in _session_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
     assert not left
+
+
+def test_a_killed_pool_does_not_wait_for_its_shards():
+    """Ctrl-C or a crash in the command stops the workers instead of waiting for them."""
+    from zhclean.run.workers import ShardPool
+
+    pool = ShardPool(1)
+    pids = pool.pids()
+    busy = pool.submit(_wait_forever)
+    started = time.monotonic()
+    pool.shutdown(kill=True)
+    assert time.monotonic() - started < 60
+    assert busy.exception(timeout=10) is not None
+    assert not set(pids) & {p for p in _session_members(os.getsid(0))}
+
+
+def _wait_forever() -> None:
+    import threading
+
+    threading.Event().wait()

@@ -39,7 +39,7 @@ def params_from_args(args: argparse.Namespace) -> RunParams:
 
 
 # Input per worker process below which more workers would not pay for their start-up
-# (about 1.5 CPU-seconds each): such runs use fewer workers, down to running in-process.
+# (about 2 CPU-seconds each): such runs use fewer workers, down to running in-process.
 MIN_MB_PER_WORKER = 4.0
 
 
@@ -86,7 +86,10 @@ def effective_workers(params: RunParams) -> int:
     workers = params.n_workers
     if workers <= 1 or is_remote(params.input_dir):
         return workers
-    total = sum(ref.size for ref in list_sources(params.input_dir))
+    try:
+        total = sum(ref.size for ref in list_sources(params.input_dir))
+    except OSError:  # the run itself will say what is wrong with the input
+        return workers
     return max(1, min(workers, int(total / 1e6 / MIN_MB_PER_WORKER)))
 
 
@@ -128,9 +131,11 @@ def _run_flow(params: RunParams, server):
             state = etl.with_options(task_runner=runner)(
                 **flow_params.flow_kwargs(), return_state=True
             )
-    finally:
-        stop_pool()
-        PHASES.mark("pool_stopped")
+    except BaseException:  # Ctrl-C or a crash: do not wait for shards still running
+        stop_pool(kill=True)
+        raise
+    stop_pool()
+    PHASES.mark("pool_stopped")
     return state, note
 
 

@@ -14,8 +14,10 @@ for SIGKILL when the parent dies (``PR_SET_PDEATHSIG``), so a SIGKILL or an OOM 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -72,7 +74,12 @@ class ShardPool:
         processes = getattr(self.executor, "_processes", None) or {}
         return [p.pid for p in list(processes.values())]
 
-    def shutdown(self) -> None:
+    def shutdown(self, kill: bool = False) -> None:
+        """Wait for the shards under way (``kill``: stop the workers at once)."""
+        if kill:
+            for pid in self.pids():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         self.executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -88,11 +95,11 @@ def start_pool(workers: int, tokenizer: str = "fast") -> ShardPool:
     return _CURRENT
 
 
-def stop_pool() -> None:
+def stop_pool(kill: bool = False) -> None:
     global _CURRENT
     pool, _CURRENT = _CURRENT, None
     if pool is not None:
-        pool.shutdown()
+        pool.shutdown(kill)
 
 
 def current_pool() -> ShardPool | None:
