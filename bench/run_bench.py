@@ -1,27 +1,42 @@
-"""Throughput and memory benchmark: the pipeline next to jieba alone on the same text.
+"""Throughput, memory, stage profile, worker scaling and start-up, in one sitting.
 
-    python bench/run_bench.py                 # 20 MB and 80 MB, every measurement
-    python bench/run_bench.py --sizes 20      # one size
-    python bench/run_bench.py --flow          # also time `zhclean run` (all cores)
+    python bench/run_bench.py                        # 30 MB: pipeline vs bare jieba, stages
+    python bench/run_bench.py --sizes 20 200         # peak RSS of one process, 20 vs 200 MB
+    python bench/run_bench.py --reference            # also the pipeline with --tokenizer jieba
+    python bench/run_bench.py --profile 30           # cProfile: hottest functions, 30 lines
+    python bench/run_bench.py --workers 30 5 --rounds 3   # zhclean run --workers 1 vs 2
+    python bench/run_bench.py --startup 5            # zhclean run on the seeds, 5 times
 
 Corpora are built from the seeds: each copy of the five seeds goes in its own folder, so
 the cross-document repeated-line filter (which works per folder) sees five distinct
 documents, as it would on real data, instead of erasing the duplicated text.
 
-Every measurement runs in a fresh Python process so that its peak RSS is its own:
-- ``pipeline``: read → normalize → convert → strip → metadata → split → tokenize →
-  validate → write Parquet, one process, one core (``process_shard`` without Prefect);
-- ``jieba``: ``jieba.lcut`` alone over every line of the same decoded text;
-- ``split``: ``split_sentences`` alone over the cleaned text;
-- ``tokenize``: zhclean's ``tokenize`` vs bare ``jieba.lcut`` on the same sentences.
+The machine this runs on is usually shared, so every comparison is made in CPU seconds
+(``time.process_time``: what a measurement costs, whatever else runs) next to wall
+seconds, the load average is printed before and after each one, and paired
+measurements are interleaved, best of ``--rounds``. Every measurement runs in a fresh
+Python process so that its peak RSS is its own:
+
+- ``pipeline``: read → … → write Parquet, one process (``process_shard`` without
+  Prefect), with the CPU seconds of each stage (the steps' own timers, switched to
+  ``process_time``);
+- ``jieba``: bare ``jieba.lcut`` over every line of the same decoded text;
+- ``--workers``: the ``zhclean`` command with ``--workers 1`` and ``--workers 2``; the
+  run's MB/s (from its report: Run start to publish), the wall time since the command
+  started, and the CPU seconds of the whole process tree;
+- ``--startup``: the ``zhclean`` command on the seeds with a warm ``PREFECT_HOME``
+  (one run first warms it), with its start-up phases (``ZHCLEAN_TIMING=1``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,10 +51,10 @@ SEEDS = REPO / "seeds"
 CORPUS = REPO / "bench" / "corpus"
 
 
-def build_corpus(size_mb: int) -> Path:
+def build_corpus(size_mb: float, parent: Path = CORPUS) -> Path:
     """A folder of about ``size_mb`` MB: copies of the seeds, five per sub-folder."""
-    root = CORPUS / f"{size_mb}MB"
-    target = size_mb * 1_000_000
+    root = parent / f"{size_mb:g}MB"
+    target = int(size_mb * 1_000_000)
     seeds = sorted(SEEDS.glob("*.txt"))
     seed_bytes = sum(p.stat().st_size for p in seeds)
     copies = -(-target // seed_bytes)
@@ -58,23 +73,56 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_pipeline(corpus: Path) -> dict:
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def measure_pipeline(corpus: Path, tokenizer: str = "fast", profile: int = 0) -> dict:
+    import zhclean.core.step as step_module
+
+    step_module.perf_counter = time.process_time  # stage seconds become CPU seconds
     from zhclean.core.params import RunParams
     from zhclean.readers.files import list_sources
     from zhclean.run import Run, process_shard
-    from zhclean.tokenizers.jieba_tokenizer import get_tokenizer
+    from zhclean.tokenizers.step import tokenizer_function
 
-    get_tokenizer()  # dictionary load is a per-process constant, not throughput
+    tokenizer_function(tokenizer)  # dictionary load: a per-process constant, not throughput
     refs = list_sources(corpus)
     total = sum(r.size for r in refs)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     with tempfile.TemporaryDirectory() as out:
-        run = Run("bench", RunParams(input_dir=str(corpus), output_dir=out), str(corpus), out)
-        start = time.perf_counter()
+        params = RunParams(input_dir=str(corpus), output_dir=out, tokenizer=tokenizer)
+        # a first small shard pays the per-process constants (lazy imports, rules)
+        process_shard(Run("warm-up", params, str(corpus), out), 0, refs[:5])
+        run = Run("bench", params, str(corpus), out)
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
         result = process_shard(run, 0, refs)
-        elapsed = time.perf_counter() - start
-    return {"mb": total / 1e6, "seconds": elapsed, "mb_per_s": total / 1e6 / elapsed,
-            "peak_rss_mb": _peak_rss_mb(), "published": result.totals.get("published", 0),
-            "quarantined": result.totals.get("quarantined", 0), "sentences": result.totals.get("sentences", 0)}  # fmt: skip
+        if profiler:
+            profiler.disable()
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    hot = _hot_functions(profiler, profile) if profiler else []
+    return {"mb": total / 1e6, "seconds": wall, "cpu_seconds": cpu, "mb_per_s": total / 1e6 / wall,
+            "mb_per_cpu_s": total / 1e6 / cpu, "peak_rss_mb": _peak_rss_mb(),
+            "stages": {s["name"]: s["seconds"] for s in result.stats}, "hot": hot,
+            "published": result.totals.get("published", 0), "quarantined": result.totals.get("quarantined", 0),
+            "sentences": result.totals.get("sentences", 0)}  # fmt: skip
+
+
+def _hot_functions(profiler, n: int) -> list[str]:
+    import io
+    import pstats
+
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(n)
+    lines = out.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith("ncalls"))
+    return [line.replace(str(REPO) + "/", "") for line in lines[start : start + n + 1]]
 
 
 def measure_jieba(corpus: Path) -> dict:
@@ -86,139 +134,176 @@ def measure_jieba(corpus: Path) -> dict:
     jieba.initialize()
     paths = sorted(corpus.rglob("*.txt"))
     total = sum(p.stat().st_size for p in paths)
-    start = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             jieba.lcut(line)
-    elapsed = time.perf_counter() - start
-    return {
-        "mb": total / 1e6,
-        "seconds": elapsed,
-        "mb_per_s": total / 1e6 / elapsed,
-        "peak_rss_mb": _peak_rss_mb(),
-    }
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    return {"mb": total / 1e6, "seconds": wall, "cpu_seconds": cpu, "mb_per_s": total / 1e6 / wall,
+            "mb_per_cpu_s": total / 1e6 / cpu, "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
 
 
-def _cleaned_sentences(corpus: Path, limit_mb: float) -> tuple[list[str], list[str]]:
-    from zhclean.core.record import Document
-    from zhclean.readers.files import list_sources
-    from zhclean.run import build_pipeline
-
-    texts, sentences, size = [], [], 0
-    pipeline = build_pipeline(tokenize=False, validate=False)
-    for doc in pipeline(Document.from_ref(ref) for ref in list_sources(corpus)):
-        if doc.rejected:
-            continue
-        texts.append(doc.text)
-        sentences.extend(s.text for s in doc.sentences)
-        size += len(doc.text.encode("utf-8"))
-        if size >= limit_mb * 1e6:
-            break
-    return texts, sentences
+MEASURES = {"pipeline": measure_pipeline, "jieba": measure_jieba}
 
 
-def measure_split(corpus: Path) -> dict:
-    from zhclean.splitters.sentences import split_sentences
-
-    texts, _ = _cleaned_sentences(corpus, 20)
-    total = sum(len(t.encode("utf-8")) for t in texts)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for text in texts:
-            split_sentences(text)
-        best = min(best, time.perf_counter() - start)
-    return {"mb": total / 1e6, "seconds": best, "mb_per_s": total / 1e6 / best}
-
-
-def measure_tokenize(corpus: Path) -> dict:
-    import jieba
-
-    from zhclean.tokenizers.jieba_tokenizer import get_tokenizer, tokenize
-
-    _, sentences = _cleaned_sentences(corpus, 4)
-    get_tokenizer()
-    jieba.initialize()
-    total = sum(len(s.encode("utf-8")) for s in sentences)
-    bare = ours = float("inf")
-    for _ in range(3):  # interleaved, best of three: the first pass warms caches for both
-        start = time.perf_counter()
-        for s in sentences:
-            jieba.lcut(s)
-        bare = min(bare, time.perf_counter() - start)
-        start = time.perf_counter()
-        for s in sentences:
-            tokenize(s)
-        ours = min(ours, time.perf_counter() - start)
-    return {"mb": total / 1e6, "jieba_mb_per_s": total / 1e6 / bare, "zhclean_mb_per_s": total / 1e6 / ours,
-            "overhead": ours / bare - 1}  # fmt: skip
-
-
-MEASURES = {
-    "pipeline": measure_pipeline,
-    "jieba": measure_jieba,
-    "split": measure_split,
-    "tokenize": measure_tokenize,
-}
-
-
-def run_isolated(kind: str, corpus: Path) -> dict:
+def run_isolated(kind: str, corpus: Path, *extra: str) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, "--corpus", str(corpus)],
+        [sys.executable, __file__, "--measure", kind, "--corpus", str(corpus), *extra],
         check=True, capture_output=True, text=True, cwd=REPO,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_flow(corpus: Path) -> dict:
+def run_command(corpus: Path, workers: int, home: Path) -> dict:
+    """``zhclean run`` as an operator runs it; CPU of the whole process tree."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update({"PREFECT_HOME": str(home), "ZHCLEAN_TIMING": "1"})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        subprocess.run([zhclean_command(), "run", "--input", str(corpus), "--output", out, "--max-quarantine-fraction", "1"],
-                       check=True, capture_output=True, cwd=REPO)  # fmt: skip
+        proc = subprocess.run([zhclean_command(), "run", "--input", str(corpus), "--output", out,
+                               "--workers", str(workers), "--max-quarantine-fraction", "1"],
+                              capture_output=True, text=True, cwd=REPO, env=env)  # fmt: skip
         wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr[-3000:])
         report = json.loads(max(Path(out, "_runs").glob("*.json")).read_text(encoding="utf-8"))
-    return {"mb": report["counts"]["bytes_processed"] / 1e6, "flow_seconds": report["elapsed_seconds"],
-            "flow_mb_per_s": report["counts"]["mb_per_s"], "wall_seconds_with_startup": wall}  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    timing = re.search(r"zhclean timing \(s since process start\): (.*)", proc.stderr)
+    phases = dict(re.findall(r"(\w+) ([\d.]+)", timing.group(1))) if timing else {}
+    return {"mb": report["counts"]["bytes_processed"] / 1e6, "run_seconds": report["elapsed_seconds"],
+            "run_mb_per_s": report["counts"]["mb_per_s"], "wall": wall, "tree_cpu": cpu,
+            "phases": {k: float(v) for k, v in phases.items()},
+            "workers_used": report["parameters"]["workers"]}  # fmt: skip
+
+
+def bench_pipeline(sizes: list[float], reference: bool, profile: int) -> None:
+    """Bare jieba (slow: ~0.7 MB/s) runs on the first size only; the others measure the
+    pipeline's throughput and peak memory."""
+    print(f"{'corpus':>8} {'measure':>16} {'MB':>6} {'wall s':>7} {'CPU s':>7} {'MB/s':>6} "
+          f"{'MB/CPU-s':>8} {'RSS MB':>7}  load before/after (1/5/15 min)")  # fmt: skip
+    for size in sizes:
+        corpus = build_corpus(size)
+        rows = [("pipeline (fast)", "pipeline", ["--tokenizer", "fast"])]
+        if reference and size == sizes[0]:
+            rows.append(("pipeline (jieba)", "pipeline", ["--tokenizer", "jieba"]))
+        if size == sizes[0]:
+            rows.append(("bare jieba.lcut", "jieba", []))
+        results = {}
+        for name, kind, extra in rows:
+            load = _load()
+            m = results[name] = run_isolated(kind, corpus, *extra)
+            print(f"{size:>6g}MB {name:>16} {m['mb']:6.1f} {m['seconds']:7.1f} {m['cpu_seconds']:7.1f} "
+                  f"{m['mb_per_s']:6.2f} {m['mb_per_cpu_s']:8.2f} {m['peak_rss_mb']:7.0f}  {load} -> {_load()}")  # fmt: skip
+        bare = results.get("bare jieba.lcut")
+        for name, m in results.items():
+            if name.startswith("pipeline") and bare:
+                print(f"{size:>6g}MB {name} / bare jieba: {m['mb_per_cpu_s'] / bare['mb_per_cpu_s']:.2f}x "
+                      f"per CPU second, {m['mb_per_s'] / bare['mb_per_s']:.2f}x per wall second "
+                      f"(published {m['published']}, quarantined {m['quarantined']}, {m['sentences']} sentences)")  # fmt: skip
+        pipes = {n: m for n, m in results.items() if n.startswith("pipeline")}
+        print(f"\n  stage CPU seconds, {size:g} MB (steps' own timers; one process)")
+        print("  " + f"{'stage':<20}" + "".join(f"{n:>18}" for n in pipes))
+        for stage in next(iter(pipes.values()))["stages"]:
+            cells = "".join(
+                f"{m['stages'][stage]:>10.2f} ({m['stages'][stage] / m['cpu_seconds']:4.0%})"
+                for m in pipes.values()
+            )
+            print(f"  {stage:<20}{cells}")
+        print(
+            "  "
+            + f"{'all (process_shard)':<20}"
+            + "".join(f"{m['cpu_seconds']:>18.2f}" for m in pipes.values())
+        )
+        print()
+    if profile:
+        corpus = build_corpus(sizes[0])
+        m = run_isolated("pipeline", corpus, "--tokenizer", "fast", "--profile", str(profile))
+        print(
+            f"cProfile, {sizes[0]:g} MB, hottest {profile} functions by own time (load {_load()}):"
+        )
+        print("\n".join("  " + line for line in m["hot"]))
+
+
+def bench_workers(sizes: list[float], rounds: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix="zhclean-bench-prefect-"))
+    run_command(SEEDS, 1, home)  # a warm PREFECT_HOME: migrations once, not in a measurement
+    print("zhclean run --workers 1 vs 2, interleaved; best of rounds by the run's MB/s")
+    print(f"{'corpus':>8} {'workers':>7} {'used':>4} {'run s':>6} {'run MB/s':>8} {'wall s':>7} "
+          f"{'tree CPU s':>10}  load")  # fmt: skip
+    for size in sizes:
+        corpus = build_corpus(size)
+        best: dict[int, dict] = {}
+        for _ in range(rounds):
+            for workers in (1, 2):
+                load = _load()
+                m = run_command(corpus, workers, home)
+                print(f"{size:>6g}MB {workers:>7} {m['workers_used']:>4} {m['run_seconds']:6.1f} "
+                      f"{m['run_mb_per_s']:8.2f} {m['wall']:7.1f} {m['tree_cpu']:10.1f}  {load} -> {_load()}")  # fmt: skip
+                if workers not in best or m["run_mb_per_s"] > best[workers]["run_mb_per_s"]:
+                    best[workers] = m
+        ratio = best[2]["run_mb_per_s"] / best[1]["run_mb_per_s"]
+        wall = best[1]["wall"] / best[2]["wall"]
+        print(f"{size:>6g}MB --workers 2 / --workers 1: {ratio:.2f}x run MB/s (best of {rounds}), "
+              f"{wall:.2f}x by wall time of those runs")  # fmt: skip
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def bench_startup(rounds: int) -> None:
+    home = Path(tempfile.mkdtemp(prefix="zhclean-bench-prefect-"))
+    load = _load()
+    first = run_command(SEEDS, 2, home)
+    print(f"zhclean run on the seeds, fresh PREFECT_HOME: {first['wall']:.1f} s (load {load})")
+    walls = []
+    for _ in range(rounds):
+        load = _load()
+        m = run_command(SEEDS, 2, home)
+        walls.append(m["wall"])
+        phases = "  ".join(f"{k} {v:.1f}" for k, v in m["phases"].items())
+        print(
+            f"  warm: {m['wall']:5.1f} s wall, tree CPU {m['tree_cpu']:4.1f} s, load {load}; {phases}"
+        )
+    print(f"zhclean run on the seeds, warm PREFECT_HOME: median {statistics.median(walls):.1f} s, "
+          f"min {min(walls):.1f}, max {max(walls):.1f} ({rounds} runs)")  # fmt: skip
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20, 80], help="corpus sizes in MB")
     parser.add_argument(
-        "--flow", action="store_true", help="also time `zhclean run` with all cores"
+        "--sizes", type=float, nargs="*", default=[30], help="pipeline corpus sizes in MB"
     )
+    parser.add_argument(
+        "--reference", action="store_true", help="also the pipeline with --tokenizer jieba"
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, help="print the N hottest functions (cProfile)"
+    )
+    parser.add_argument(
+        "--workers", type=float, nargs="*", default=[], help="corpus sizes for --workers 1 vs 2"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --workers")
+    parser.add_argument("--startup", type=int, default=0, help="warm runs of zhclean on the seeds")
     parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    parser.add_argument("--tokenizer", default="fast", help=argparse.SUPPRESS)
+    args = parser.parse_args()  # fmt: skip
+    if args.measure == "pipeline":
+        print(json.dumps(measure_pipeline(args.corpus, args.tokenizer, args.profile)))
+        return 0
     if args.measure:
         print(json.dumps(MEASURES[args.measure](args.corpus)))
         return 0
-
-    print(f"{'corpus':>8} {'measure':>10} {'MB':>7} {'s':>8} {'MB/s':>7} {'peak RSS MB':>12}")
-    for size in args.sizes:
-        corpus = build_corpus(size)
-        pipe = run_isolated("pipeline", corpus)
-        bare = run_isolated("jieba", corpus)
-        for name, m in (("pipeline", pipe), ("jieba", bare)):
-            print(
-                f"{size:>6}MB {name:>10} {m['mb']:7.1f} {m['seconds']:8.1f} {m['mb_per_s']:7.3f} {m['peak_rss_mb']:12.0f}"
-            )
-        print(f"{size:>6}MB pipeline/jieba throughput: {pipe['mb_per_s'] / bare['mb_per_s']:.1%}  "
-              f"(published {pipe['published']}, quarantined {pipe['quarantined']}, {pipe['sentences']} sentences)")  # fmt: skip
-        if args.flow:
-            flow = run_flow(corpus)
-            print(f"{size:>6}MB zhclean run (all cores): {flow['flow_mb_per_s']:.3f} MB/s over {flow['mb']:.1f} MB "
-                  f"in {flow['flow_seconds']:.1f} s ({flow['wall_seconds_with_startup']:.1f} s with API startup)")  # fmt: skip
-    corpus = build_corpus(min(args.sizes))
-    split = run_isolated("split", corpus)
-    tok = run_isolated("tokenize", corpus)
-    print(
-        f"split_sentences alone: {split['mb_per_s']:.1f} MB/s on one core ({split['mb']:.1f} MB of cleaned text)"
-    )
-    print(f"tokenize: {tok['zhclean_mb_per_s']:.3f} MB/s vs bare jieba.lcut {tok['jieba_mb_per_s']:.3f} MB/s "
-          f"on the same {tok['mb']:.1f} MB of sentences: overhead {tok['overhead']:+.1%}")  # fmt: skip
+    print(f"{os.cpu_count()} CPUs; load average at start {_load()}\n")
+    if args.sizes:
+        bench_pipeline(args.sizes, args.reference, args.profile)
+    if args.workers:
+        bench_workers(args.workers, args.rounds)
+    if args.startup:
+        bench_startup(args.startup)
     return 0
 
 

@@ -13,6 +13,7 @@ from tests.conftest import SEEDS, copy_tree
 from tests.flowutil import read
 from zhclean.cleaners.repetition import GroupLineCounts
 from zhclean.core.params import RunParams
+from zhclean.core.record import SourceRef
 from zhclean.readers.files import list_sources
 from zhclean.run import (
     list_inputs,
@@ -102,6 +103,25 @@ def test_shards_keep_every_worker_busy():
     assert shard_bytes(8 * mb, workers=2, shard_mb=8) == 2 * mb + 1  # two shards per worker
     assert shard_bytes(8 * mb, workers=1, shard_mb=8) == 4 * mb + 1
     assert shard_bytes(1000, workers=4, shard_mb=8) == 256 * 1024  # never tiny
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 5000), min_size=1, max_size=300),
+    target=st.integers(1, 40_000),
+)
+def test_shards_are_even_and_leave_no_small_tail(sizes, target):
+    """A worker that gets the last shard must not be the only one still working: every
+    shard is within one source of an even share, in input order, nothing lost."""
+    refs = [SourceRef(f"f{i}", f"f{i:04d}", size) for i, size in enumerate(sizes)]
+    shards = make_shards(refs, target)
+    assert [r for shard in shards for r in shard] == refs
+    total, biggest = sum(sizes), max(sizes)
+    parts = max(1, -(-total // target))
+    assert len(shards) <= parts
+    share = total / parts
+    for shard in shards:
+        assert abs(sum(r.size for r in shard) - share) <= biggest
 
 
 def test_a_source_deleted_during_a_run_stays_published_like_one_deleted_before(tmp_path):

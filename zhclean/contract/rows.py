@@ -7,6 +7,7 @@ on the way to Parquet); ``to_frame`` gives the validator its pandas view.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import accumulate, chain
@@ -57,7 +58,56 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
     return pa.table(columns, schema=DOCUMENTS)
 
 
-def sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
+class _Kept(threading.local):
+    """A sentences table the validator built, kept for the writer of the same batch
+    (tokens to Arrow is most of the cost of a table). It is handed over once, and only
+    for the very same sentence texts and token lists: the entry holds them, so no other
+    object can take their identities while it is kept."""
+
+    def __init__(self) -> None:
+        self.parts: list[object] = []
+        self.table: pa.Table | None = None
+
+    def take(self, docs: Sequence[Document]) -> pa.Table | None:
+        table, parts = self.table, self.parts
+        self.table, self.parts = None, []  # once: the batch's data must not outlive it
+        if table is None:
+            return None
+        current = _identity(docs)
+        if len(current) == len(parts) and all(a is b for a, b in zip(current, parts, strict=True)):
+            return table
+        return None
+
+    def keep(self, docs: Sequence[Document], table: pa.Table) -> None:
+        self.parts, self.table = _identity(docs), table
+
+
+def _identity(docs: Sequence[Document]) -> list[object]:
+    return [x for d in docs for s in d.sentences for x in (s.text, s.tokens)] + [
+        d.doc_id for d in docs
+    ]
+
+
+_KEPT = _Kept()
+
+
+def sentences_table(docs: Sequence[Document], run_id: str, keep: bool = False) -> pa.Table:
+    """The sentences rows of ``docs``. ``keep``: the validator's call; the writer's next
+    call for the same batch gets this table back (with its own run_id) instead of
+    building it again."""
+    table = _KEPT.take(docs)
+    if table is not None:
+        run = table.schema.get_field_index("run_id")
+        return table.set_column(
+            run, table.schema.field(run), _repeat(run_id, table.num_rows, pa.string())
+        )
+    table = _build_sentences_table(docs, run_id)
+    if keep:
+        _KEPT.keep(docs, table)
+    return table
+
+
+def _build_sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
     doc_ids, sent_idx, para_idx, texts, tokens = [], [], [], [], []
     for d in docs:
         for i, s in enumerate(d.sentences):

@@ -11,6 +11,9 @@ import os
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
+# The --tokenizer choices: jieba-rs giving the reference's tokens, and the reference.
+TOKENIZERS = ("fast", "jieba")
+
 
 def _param(default: Any, help: str, flag: str | None = None, flow: bool = True) -> Any:
     """A run parameter: ``flag`` overrides the CLI option name; ``flow=False`` keeps it
@@ -63,6 +66,11 @@ class RunParams:
         "largest input file, in MB: a larger one is quarantined unread (read.too_large); "
         "a batch holds at most this much input, which bounds a worker's memory",
     )
+    tokenizer: str = _param(
+        "fast",
+        "fast: jieba-rs with the reference's tokens (see the README); jieba: the reference, "
+        "Python jieba itself (default: fast)",
+    )
 
     def problems(self) -> list[str]:
         """Every parameter value that cannot work, as one-line messages."""
@@ -83,6 +91,8 @@ class RunParams:
             out.append("--wait-for-lock must not be negative")
         if self.dask_address is not None and "://" not in self.dask_address:
             out.append("--dask-address must be a scheduler address such as tcp://host:8786")
+        if self.tokenizer not in TOKENIZERS:
+            out.append(f"--tokenizer must be one of {', '.join(TOKENIZERS)}")
         return out
 
     @property

@@ -38,45 +38,124 @@ def params_from_args(args: argparse.Namespace) -> RunParams:
     return RunParams(**{spec.name: getattr(args, spec.name) for spec in RunParams.specs()})
 
 
+# Input per worker process below which more workers would not pay for their start-up
+# (about 2 CPU-seconds each): such runs use fewer workers, down to running in-process.
+MIN_MB_PER_WORKER = 4.0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Check the paths and take the output's lock before Prefect starts (seconds, not a
-    minute, to an error), run the flow, print the summary; the exit code says how it ended."""
-    from zhclean.run import RunError, output_lock, preflight
+    minute, to an error), run the flow, print the summary; the exit code says how it ended.
 
-    params = params_from_args(args)
+    The temporary API server is launched first thing, so that its ~4 s boot overlaps
+    with this process's imports and with the start of the worker processes.
+    """
+    from zhclean.flows.runtime import PHASES, LocalServer
+
+    PHASES.mark("command")
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
+        PHASES.mark("api_launched")
     try:
-        preflight(params)
-        with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
-            state = _run_flow(params)
-    except RunError as err:
-        print(f"zhclean: {err}", file=sys.stderr)
-        return err.exit_code
-    return _finish(state)
+        from zhclean.run import RunError, output_lock, preflight
+        from zhclean.run.faults import mark_main_process
+
+        mark_main_process()
+        PHASES.mark("zhclean_imported")
+        params = params_from_args(args)
+        try:
+            preflight(params)
+            with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
+                state, note = _run_flow(params, server)
+        except RunError as err:
+            print(f"zhclean: {err}", file=sys.stderr)
+            return err.exit_code
+    finally:
+        if server is not None:
+            server.stop()
+    return _finish(state, note)
 
 
-def _run_flow(params: RunParams):
+def effective_workers(params: RunParams) -> int:
+    """``--workers``, fewer when the input is too small to keep them busy (see
+    :data:`MIN_MB_PER_WORKER`); 1 means in this process, without worker processes."""
+    from zhclean.core.location import is_remote
+    from zhclean.readers.files import list_sources
+
+    workers = params.n_workers
+    if workers <= 1 or params.dask_address or is_remote(params.input_dir):
+        return workers
+    try:
+        total = sum(ref.size for ref in list_sources(params.input_dir))
+    except OSError:  # the run itself will say what is wrong with the input
+        return workers
+    return max(1, min(workers, int(total / 1e6 / MIN_MB_PER_WORKER)))
+
+
+def _run_flow(params: RunParams, server):
+    from dataclasses import replace
+
+    from zhclean.flows.runtime import PHASES
+    from zhclean.run.workers import start_pool, stop_pool
+
+    PHASES.mark("checked")
+    if params.dask_address:  # the shards run on the cluster: no local worker processes
+        return _start_flow(params, server, threads=1), None
+    workers = effective_workers(params)
+    note = None
+    if workers < params.n_workers:
+        note = (
+            f"  workers  {workers} of {params.n_workers}"
+            f"{' (in this process)' if workers == 1 else ''}: the input is below "
+            f"{MIN_MB_PER_WORKER:g} MB per worker process"
+        )
+    if workers > 1:
+        start_pool(workers, params.tokenizer)  # starts now, while the API boots
+        PHASES.mark("pool_started")
+    try:
+        if workers == 1:  # shards run here: load what they need while the API boots
+            from zhclean.run.pipeline import build_pipeline
+
+            build_pipeline(params)
+            PHASES.mark("pipeline_loaded")
+        # Tasks run in threads of this process; a task's shard runs in a worker process
+        # of the pool when there is one (zhclean.run.workers.run_here_or_in_pool).
+        state = _start_flow(replace(params, workers=workers), server, threads=workers)
+    except BaseException:  # Ctrl-C or a crash: do not wait for shards still running
+        stop_pool(kill=True)
+        raise
+    stop_pool()
+    PHASES.mark("pool_stopped")
+    return state, note
+
+
+def _start_flow(params: RunParams, server, threads: int):
+    """Run the flow with its tasks in ``threads`` threads of this process."""
+    from zhclean.flows.runtime import PHASES
+
     apply_prefect_defaults()
-    from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+    from prefect.task_runners import ThreadPoolTaskRunner
 
     from zhclean.flows.etl import etl
 
-    workers = params.n_workers
-    runner = (  # with a Dask cluster the shards run there; the flow needs no local pool
-        ThreadPoolTaskRunner(max_workers=1)
-        if workers == 1 or params.dask_address
-        else ProcessPoolTaskRunner(max_workers=workers)
-    )
-    with prefect_api():
+    PHASES.mark("prefect_imported")
+    runner = ThreadPoolTaskRunner(max_workers=threads)
+    with prefect_api(server):
         return etl.with_options(task_runner=runner)(**params.flow_kwargs(), return_state=True)
 
 
-def _finish(state) -> int:
+def _finish(state, note: str | None = None) -> int:
+    from zhclean.flows.runtime import PHASES, seconds_since_process_start
     from zhclean.run import EXIT_CODES, summary_lines
 
     result = state.result(raise_on_failure=False)
     report = result if isinstance(result, dict) and "status" in result else None
     if report is not None and "counts" in report:
-        print("\n".join(summary_lines(report)))
+        lines = summary_lines(report, wall_seconds=seconds_since_process_start())
+        print("\n".join(lines[:-1] + ([note] if note else []) + lines[-1:]))
+    PHASES.mark("summary")
+    PHASES.report()
     if state.is_completed():
         return 0
     if report is not None:

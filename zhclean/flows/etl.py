@@ -46,6 +46,7 @@ from zhclean.run import (
     scan_sources,
     stage_table,
 )
+from zhclean.run.workers import prefect_worker_init, run_here_or_in_pool
 
 # I/O errors that no retry will fix: a path that is not there or not allowed.
 PERMANENT_IO_ERRORS = (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
@@ -76,12 +77,14 @@ IO_RETRIES: dict[str, Any] = {
 @task(name="scan-sources", **IO_RETRIES)
 def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
-    return scan_sources(refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes)
+    return run_here_or_in_pool(
+        scan_sources, refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes
+    )
 
 
 @task(name="process-shard", **IO_RETRIES)
 def process_task(run: Run, shard_id: int, refs: list, repeated: dict) -> ShardResult:
-    return process_shard(run, shard_id, refs, repeated)
+    return run_here_or_in_pool(process_shard, run, shard_id, refs, repeated)
 
 
 @task(name="publish", **IO_RETRIES)
@@ -89,7 +92,12 @@ def publish_task(run: Run, work: RunWork, results: list[ShardResult]) -> dict[st
     return publish_run(run, work.plan, results, flow_run_id=str(flow_run.get_id()))
 
 
-@flow(name="zhclean-etl", task_runner=ProcessPoolTaskRunner(), validate_parameters=True)
+@flow(
+    name="zhclean-etl",
+    # workers die with the flow's process (a SIGKILL of it leaves no orphan)
+    task_runner=ProcessPoolTaskRunner(initializer=prefect_worker_init),
+    validate_parameters=True,
+)
 def etl(
     input_dir: str = D.input_dir,
     output_dir: str = D.output_dir,
@@ -103,6 +111,7 @@ def etl(
     wait_for_lock: float = D.wait_for_lock,
     batch_docs: int = D.batch_docs,
     max_doc_mb: float = D.max_doc_mb,
+    tokenizer: str = D.tokenizer,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 

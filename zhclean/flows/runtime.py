@@ -1,16 +1,35 @@
-"""Running flows in-process: an ephemeral local Prefect API, started and stopped cleanly.
+"""Running flows in-process: an ephemeral local Prefect API, started early and stopped cleanly.
 
 Prefect's own ephemeral mode starts a temporary server per process. With a process-pool
 task runner that means one server per worker, and its shutdown prints errors. Here the
 CLI starts one server, points every process at it through PREFECT_API_URL, flushes logs
 and events before stopping it, and stops it with API logging off: no noise.
+
+Starting the server is most of a small run's wall time (the server process imports
+``prefect.server`` and builds its app: about 4 s on a warm ``PREFECT_HOME``). So
+:func:`launch_server` starts it before anything heavy is imported, with the very command
+Prefect's ``SubprocessASGIServer`` uses, without importing ``prefect.server`` here; the
+command's own imports and the shard pool's start-up then overlap with its boot.
+
+The server dies with the command: it is started with ``PR_SET_PDEATHSIG``, so a SIGKILL
+(an OOM kill) of ``zhclean run`` does not leave it running.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+from zhclean.core.process import die_with_parent, load_libc
 
 # Set before Prefect is imported anywhere: first starts with a fresh PREFECT_HOME run
 # database migrations and can exceed Prefect's 20 s default; analytics would try the
@@ -21,15 +40,117 @@ PREFECT_DEFAULTS = {
     "PREFECT_TELEMETRY_ENABLED": "false",
 }
 
+# What Prefect 3.8.8's SubprocessASGIServer._run_uvicorn_command sets for the server;
+# tests/test_runtime.py checks that the command below is still the one Prefect uses.
+SERVER_ENV = {
+    "PREFECT_UI_ENABLED": "0",
+    "PREFECT__SERVER_EPHEMERAL": "1",
+    "PREFECT__SERVER_FINAL": "1",
+}
+PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind
+
 
 def apply_prefect_defaults() -> None:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
 
 
+def server_command(port: int) -> list[str]:
+    """Prefect's own command for its temporary server (``prefect`` is not imported)."""
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("prefect")
+    return [
+        sys.executable, "-m", "uvicorn",
+        "--app-dir", str(Path(spec.origin).parent.parent),
+        "--factory", "prefect.server.api.server:create_app",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "error", "--lifespan", "on",
+    ]  # fmt: skip
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent(parent: int):
+    load_libc()  # here: the child may only call what is already loaded
+
+    def preexec() -> None:  # in the child, between fork and exec
+        die_with_parent()
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
+class LocalServer:
+    """Prefect's temporary API server as a subprocess that dies with this process."""
+
+    def __init__(self) -> None:
+        apply_prefect_defaults()
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self.launched_at = 0.0
+        self.ready_at: float | None = None
+        self._launch()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _launch(self) -> None:
+        self.port = _free_port()
+        self.launched_at = time.monotonic()
+        self.process = subprocess.Popen(
+            server_command(self.port),
+            env={**os.environ, **SERVER_ENV},
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
+
+    def wait_ready(self, timeout: float) -> None:
+        """Poll ``/health`` until the API answers (or the server gives up)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            code = self.process.poll()
+            if code == PORT_IN_USE:  # the port was taken in between: another one
+                self._launch()
+                continue
+            if code is not None:
+                raise RuntimeError(f"the temporary Prefect API exited with code {code}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        self.ready_at = time.monotonic()
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"the temporary Prefect API did not start within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
 @contextmanager
-def prefect_api() -> Iterator[str]:
-    """Yield the API URL to use: the configured server, or an ephemeral one we own."""
+def prefect_api(server: LocalServer | None = None) -> Iterator[str]:
+    """Yield the API URL to use: the configured server, or an ephemeral one we own.
+
+    ``server``: one launched earlier (:class:`LocalServer`); it is stopped here either
+    way, and not used when a server is configured.
+    """
     apply_prefect_defaults()
     from prefect.settings import (
         PREFECT_API_URL,
@@ -40,13 +161,19 @@ def prefect_api() -> Iterator[str]:
 
     configured = get_current_settings().api.url
     if configured:
+        if server is not None:
+            server.stop()
         yield str(configured)
         return
 
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    if server is None:
+        server = LocalServer()
+    try:
+        server.wait_ready(float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        PHASES.mark("api_ready")
+    except BaseException:
+        server.stop()
+        raise
     previous = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = server.api_url  # inherited by task-runner processes
     try:
@@ -54,10 +181,13 @@ def prefect_api() -> Iterator[str]:
             try:
                 yield server.api_url
             finally:
+                PHASES.mark("flow_done")
                 _drain()
+                PHASES.mark("drained")
     finally:
         with temporary_settings({PREFECT_LOGGING_TO_API_ENABLED: False}):
             server.stop()
+        PHASES.mark("api_stopped")
         if previous is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
@@ -71,3 +201,38 @@ def _drain() -> None:
 
     APILogWorker.drain_all(timeout=30)
     EventsWorker.drain_all(timeout=30)
+
+
+class Phases:
+    """Wall-clock marks of the command's start-up and shutdown, from process start.
+
+    ``ZHCLEAN_TIMING=1`` prints them to stderr at the end (the benchmark reads them).
+    """
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[str, float]] = []
+
+    def mark(self, name: str) -> None:
+        since = seconds_since_process_start()
+        if since is not None:
+            self.marks.append((name, since))
+
+    def report(self) -> None:
+        if os.environ.get("ZHCLEAN_TIMING"):
+            shown = "  ".join(f"{name} {t:.2f}" for name, t in self.marks)
+            print(f"zhclean timing (s since process start): {shown}", file=sys.stderr)
+
+
+PHASES = Phases()
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process started, as the user waited for it (Linux /proc)."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime, in ticks
+    return max(0.0, uptime - started)

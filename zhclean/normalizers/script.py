@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from operator import ne
 
+import numpy as np
+
 from zhclean.core.record import Document
 from zhclean.core.simplify import converter, to_simplified
 from zhclean.core.step import Step
@@ -17,7 +19,12 @@ def _changed_chars(original: str, converted: str) -> int:
     if original == converted:
         return 0
     if len(original) == len(converted):
-        return sum(map(ne, original, converted))
+        if len(original) < 64:
+            return sum(map(ne, original, converted))
+        # one code point per 4 bytes: compared as arrays, not character by character
+        a = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        b = np.frombuffer(converted.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return int(np.count_nonzero(a != b))
     return len(set(original) - set(converted))
 
 

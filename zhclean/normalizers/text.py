@@ -54,6 +54,7 @@ _DOTS_RE = re.compile(r"\.+")
 _PUNCT_RUN_RE = re.compile(r"[,:;?!]+")
 
 _FULLWIDTH = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
+_FULLWIDTH_TABLE = str.maketrans(_FULLWIDTH)
 
 
 def _lone_paren(m: re.Match[str]) -> str:
@@ -80,13 +81,16 @@ def _full_stop(m: re.Match[str]) -> str:
 def _punct_run(m: re.Match[str]) -> str:
     s, i, j = m.string, m.start(), m.end()
     if (i and CJK_CONTEXT_RE.match(s[i - 1])) or (j < len(s) and is_han(s[j])):
-        return "".join(_FULLWIDTH[c] for c in m.group())
+        return m.group().translate(_FULLWIDTH_TABLE)
     return m.group()
 
 
 def _sub_outside(pattern: re.Pattern[str], text: str, repl, spans: list[tuple[int, int]]) -> str:
+    if not spans:  # most documents: no wrapper call per match
+        return pattern.sub(repl, text)
+
     def _repl(m: re.Match[str]) -> str:
-        if spans and in_spans(m.start(), spans):
+        if in_spans(m.start(), spans):
             return m.group()
         return repl(m)
 

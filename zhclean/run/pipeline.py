@@ -21,7 +21,7 @@ from zhclean.normalizers.text import TextNormalizer
 from zhclean.readers.files import FileReader
 from zhclean.readers.html import HtmlConverter
 from zhclean.splitters.step import SentenceSplitter
-from zhclean.tokenizers.jieba_tokenizer import Tokenizer
+from zhclean.tokenizers.step import Tokenizer
 from zhclean.validation.validate import ContractValidator
 
 
@@ -49,7 +49,7 @@ def build_pipeline(
         SentenceSplitter(params.max_sentence_chars),
     ]
     if tokenize:
-        steps.append(Tokenizer())
+        steps.append(Tokenizer(params.tokenizer))
     if validate:
         steps.append(ContractValidator(params.max_sentence_chars))
     if writer is not None:

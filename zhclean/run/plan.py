@@ -156,16 +156,23 @@ def shard_bytes(total_bytes: int, workers: int, shard_mb: float) -> int:
 def make_shards(
     refs: list[SourceRef], target_bytes: int, max_docs: int = MAX_SHARD_DOCS
 ) -> list[list[SourceRef]]:
-    """Group sources into shards of about ``target_bytes`` (and at most ``max_docs``)."""
+    """Group sources, in order, into shards of about ``target_bytes`` (at most
+    ``max_docs``), all of about the same size: the input is cut into as many equal parts
+    as ``target_bytes`` makes, so no small tail shard is left for the end of a run."""
+    total = sum(ref.size for ref in refs)
+    parts = max(1, -(-total // max(target_bytes, 1)))
+    share = total / parts
     shards: list[list[SourceRef]] = []
     current: list[SourceRef] = []
-    size = 0
+    done = 0  # bytes before ``ref``
     for ref in refs:
-        if current and (size + ref.size > target_bytes or len(current) >= max_docs):
+        # cut before a source whose middle lies past the current shard's end
+        boundary = (len(shards) + 1) * share
+        if current and (done + ref.size / 2 > boundary or len(current) >= max_docs):
             shards.append(current)
-            current, size = [], 0
+            current = []
         current.append(ref)
-        size += ref.size
+        done += ref.size
     if current:
         shards.append(current)
     return shards

@@ -304,8 +304,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def summary_lines(report: dict[str, Any]) -> list[str]:
-    """The short end-of-run summary printed by the CLI."""
+def summary_lines(report: dict[str, Any], wall_seconds: float | None = None) -> list[str]:
+    """The short end-of-run summary printed by the CLI; ``wall_seconds``: the time since
+    the command started (start-up and shutdown included), when known."""
     c = report["counts"]
     published = report["status"] == "published"
     lines = [
@@ -321,8 +322,18 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"  sentences  {c['sentences']}  tokens {c['tokens']}",
         f"  boilerplate removed  {c['boilerplate_chars']} characters",
         *_rule_lines(report["removals_by_rule"]),
-        f"  elapsed  {report['elapsed_seconds']:.1f} s   throughput {c['mb_per_s']:.2f} MB/s",
+        _elapsed_line(report, wall_seconds),
     ]
+
+
+def _elapsed_line(report: dict[str, Any], wall_seconds: float | None) -> str:
+    run, mb_per_s = report["elapsed_seconds"], report["counts"]["mb_per_s"]
+    if wall_seconds is None:
+        return f"  elapsed  {run:.1f} s   throughput {mb_per_s:.2f} MB/s"
+    return (
+        f"  elapsed  {wall_seconds:.1f} s since the command started "
+        f"(run {run:.1f} s, {mb_per_s:.2f} MB/s)"
+    )
 
 
 def _rule_lines(rules: list[dict[str, Any]], per_line: int = 4, top: int = 12) -> list[str]:

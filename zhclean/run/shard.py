@@ -75,8 +75,9 @@ def process_shard(
     writer = DatasetWriter(run.staging, part_name(run.run_id, shard_id), run.run_id, run.input_root)
     pipeline = build_pipeline(run.params, repeated, writer=writer)  # loads the dictionaries
     with _batch_gc():
-        for _batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
+        for batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
             crash_point("staged-row-group")
+            del batch  # not alive while the next batch is processed: one batch in memory
     folder = f"{SNAPSHOTS}/{run.run_id}"  # where the writer staged them, from the root
     files = {ds: f"{folder}/{ds}/{name}" for ds, name in writer.files.items()}
     return ShardResult(shard_id, files, writer.outcomes, [s.to_dict() for s in pipeline.stats()])

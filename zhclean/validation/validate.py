@@ -2,6 +2,10 @@
 
 Validation is lazy: every failing row of every check is collected. A document with one
 bad sentence is quarantined whole, so downstream never sees a document with holes.
+
+The contract's checks first run vectorized on the Arrow tables (:mod:`.prefilter`);
+pandera then validates only the documents with a row the pre-filter could not clear, and
+gives every quarantine reason. A batch that passes never becomes a pandas frame.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from zhclean.core.markup import find_markup
 from zhclean.core.params import MAX_SENTENCE_CHARS
 from zhclean.core.record import Document
 from zhclean.core.step import Step
+from zhclean.validation import prefilter
 
 MAX_FAILURE_CASE_CHARS = 300
 
@@ -72,6 +77,11 @@ class ContractValidator(Step):
         super().__init__()
         self.documents_schema = DocumentsModel.to_schema()
         self.sentences_schema = sentence_schema(max_sentence_chars)
+        # None when a check of the contract has no Arrow version: pandera checks every row
+        self.prefilter = (
+            prefilter.plan("documents", self.documents_schema),
+            prefilter.plan("sentences", self.sentences_schema),
+        )
 
     def process_batch(self, docs: list[Document]) -> None:
         for doc in docs:
@@ -93,8 +103,22 @@ class ContractValidator(Step):
             return
         # run_id and processed_at are the writer's; any valid value checks the same.
         now = datetime.now(UTC)
-        doc_frame = to_frame(documents_table(docs, "validate", now))
-        sent_table = sentences_table(docs, "validate")
+        doc_table = documents_table(docs, "validate", now)
+        sent_table = sentences_table(docs, "validate", keep=True)  # the writer's, too
+        doc_checks, sent_checks = self.prefilter
+        if doc_checks is not None and sent_checks is not None:
+            suspects = {docs[i].doc_id for i in prefilter.suspect_rows(doc_table, doc_checks)}
+            doc_ids = sent_table.column("doc_id")
+            suspects.update(
+                doc_ids[i].as_py() for i in prefilter.suspect_rows(sent_table, sent_checks)
+            )
+            if not suspects:
+                return
+            docs = [d for d in docs if d.doc_id in suspects]
+            doc_table = documents_table(docs, "validate", now)
+            sent_table = sentences_table(docs, "validate")
+        self.count("checked_by_pandera", len(docs))
+        doc_frame = to_frame(doc_table)
         failed: dict[str, list[Problem]] = {}
         for row, problems in _row_failures(self.documents_schema, doc_frame).items():
             failed.setdefault(docs[row].doc_id, []).extend(("documents", *p) for p in problems)
