@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-import shutil
 import statistics
 import sys
 import tempfile
@@ -27,25 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.run_bench import build_corpus  # noqa: E402
 from tests.cluster import dask_cluster, worker_env  # noqa: E402
-
-SEEDS = REPO / "seeds"
-CORPUS = REPO / "bench" / "corpus"
-
-
-def build_corpus(size_mb: float) -> Path:
-    """Copies of the five seeds, one folder per copy, about ``size_mb`` MB."""
-    root = CORPUS / f"dask-{size_mb:g}MB"
-    seeds = sorted(SEEDS.glob("*.txt"))
-    copies = -(-int(size_mb * 1e6) // sum(p.stat().st_size for p in seeds))
-    if root.exists() and len(list(root.iterdir())) == copies:
-        return root
-    shutil.rmtree(root, ignore_errors=True)
-    for i in range(copies):
-        (root / f"batch_{i:05d}").mkdir(parents=True)
-        for seed in seeds:
-            shutil.copyfile(seed, root / f"batch_{i:05d}" / seed.name)
-    return root
 
 
 def _cpu_seconds(pids: list[int]) -> float:
