@@ -55,6 +55,7 @@ from zhclean.cleaners.context import (
     CLOSING_DATE_RE,
     GOOD,
     SHORT,
+    TABLE_ROW_RULES,
     Tail,
     announced_lists,
     context_free_classes,
@@ -584,7 +585,12 @@ class BoilerplateStripper(Step):
         lists = announced_lists(lines, feats, cf, edge)
         for start, end in lists:
             for k in range(start, end + 1):
-                if lines[k].text and lines[k].kept and (tail is None or k < tail.start):
+                if tail is not None and k >= tail.start:
+                    break
+                if lines[k].removed_by in TABLE_ROW_RULES:
+                    lines[k].removed_by = None  # a row of the announced table
+                    cf[k] = SHORT
+                if lines[k].text and lines[k].kept:
                     final[k] = GOOD
                     weights[k] = max(weights[k], cfg.list_item_weight)
         if tail is not None:

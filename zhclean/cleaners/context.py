@@ -252,6 +252,8 @@ def _record_tail(
             ):
                 if max(bodies[k:]) >= before[a]:
                     break  # a post longer than the article: a discussion, not comments
+                if not _thread_evidence(lines, feats, cf, run, k, sum(bodies[k:]), before[a]):
+                    break  # one author's own posts (a microblog, a diary): the content
                 start = a
                 steps = 0
                 while start > 0 and steps < 6:
@@ -264,6 +266,64 @@ def _record_tail(
                     start, steps = j, steps + 1
                 return Tail(start, "records", f"{len(run) - k} timestamped records")
     return None
+
+
+# Marks of a reply to someone else: a quote, a reply button or label, a floor number.
+_REPLY_RE = re.compile(r"引用|回复|回覆|^#\d{1,4}$|^\d{1,4}\s*楼$|^@|\s@\S|^(?:RE|Re|re)\s*[:：]")
+
+
+def _record_name(lines: Sequence[Line], feats: Sequence[LineFeatures], a: int) -> str | None:
+    """The name a record gives next to its timestamp ``a``: the nearest short line above
+    it (or, failing that, below it) without digits that is not text ("小熊爱吃鱼")."""
+    for step in (-1, 1):
+        j, seen = a + step, 0
+        while 0 <= j < len(lines) and seen < 2:
+            line, f = lines[j], feats[j]
+            if line.text:
+                seen += 1
+                if (
+                    f.n_chars <= 20
+                    and not f.n_digits
+                    and not f.stamp
+                    and not f.is_good
+                    and not _REPLY_RE.search(line.text)
+                    and f.n_content >= 2
+                ):
+                    return line.text
+            j += step
+    return None
+
+
+def _thread_evidence(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    run: list[int],
+    k: int,
+    removed: int,
+    kept: int,
+) -> bool:
+    """Whether the records ``run[k:]`` are a discussion, not one author's own posts.
+
+    A thread has several authors who answer each other. When every record of the run
+    (the article's own record above it included) names one and the same author, the
+    records are that author's posts: a microblog, a diary, a blog's stream, which are
+    the content. And a cut that would remove more text than the article it leaves needs
+    positive evidence: at least two names, or a reply mark (引用, 回复, #2, @name).
+    """
+    names = {_record_name(lines, feats, a) for a in run}
+    names.discard(None)
+    if len(names) == 1:
+        return False
+    if removed <= kept:
+        return True
+    if len(names) >= 2:
+        return True
+    start, end = run[k], run[-1]
+    return any(
+        lines[j].text and feats[j].n_chars <= 40 and _REPLY_RE.search(lines[j].text)
+        for j in range(max(0, start - 6), min(len(lines), end + 12))
+    )
 
 
 def _has_record_header(
@@ -318,6 +378,32 @@ def announces(text: str) -> bool:
     return text.endswith(("：", ":")) or "如下" in text[-6:]
 
 
+# Rules that remove a line by its shape alone (items between bars): under a line that
+# announces a table, such lines are its rows.
+TABLE_ROW_RULES = frozenset({"bp.menu_row"})
+_BARS = "|｜"
+
+
+def _bars(text: str) -> int:
+    return sum(text.count(c) for c in _BARS)
+
+
+def _announcer(lines: Sequence[Line], cf: list[str], a: int) -> bool:
+    """Line ``a`` is text that announces a list: a sentence or clause ending in "：" or
+    "如下", or a short line saying so ("名单如下：", "详见以下表格") right under text."""
+    line = lines[a]
+    if not line.kept or not announces(line.text):
+        return False
+    if cf[a] in (GOOD, NEAR):
+        return True
+    if cf[a] != SHORT or not ("如下" in line.text or "以下" in line.text):
+        return False
+    j = a - 1
+    while j >= 0 and not lines[j].text:
+        j -= 1
+    return j >= 0 and cf[j] in (GOOD, NEAR)
+
+
 def announced_lists(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -326,25 +412,41 @@ def announced_lists(
     *,
     max_chars: int = SHORT_LINE_CHARS,
 ) -> list[tuple[int, int]]:
-    """Lists the article announces: (first, last) line of each.
+    """Lists the article announces: (announcing line, last line) of each.
 
-    A line of text that announces what follows ("名单如下：", "现将名单公布如下。") makes
-    the short lines under it part of the article: names and workplaces, section headings
-    ("二、优秀科技项目（8项）"), the rows of a table, the signature under them. The list
-    runs over short and near-good lines and ends at the first line of running text (the
-    article goes on by itself), at a line a rule or metadata removed, at a link or
-    record shape, at a record of fields ("主办：… 地址：…") and at a label that announces
-    something else ("附件下载："). Two items at least.
+    A line of text that announces what follows ("名单如下：", "现将名单公布如下。", or a
+    short "名单如下：" right under text) makes the short lines under it part of the
+    article: names and workplaces, section headings ("二、优秀科技项目（8项）"), the rows
+    of a table, the signature under them. The list runs over short and near-good lines
+    and ends at the first line of running text (the article goes on by itself), at a
+    line a rule or metadata removed, at a link or record shape, at a record of fields
+    ("主办：… 地址：…") and at a label that announces something else ("附件下载："). Two
+    items at least.
+
+    The rows of a table whose cells are separated by bars ("品名｜上价｜下价") look like a
+    menu bar to the rules; under an announcing line, lines a shape rule removed
+    (:data:`TABLE_ROW_RULES`) with as many bars as the first row are its rows (the
+    caller gives them back).
     """
     out = []
     n = len(lines)
     for a in range(n):
-        if cf[a] not in (GOOD, NEAR) or not lines[a].kept or not announces(lines[a].text):
+        if not _announcer(lines, cf, a):
             continue
-        last, items = a, 0
+        last, items, bars = a, 0, 0
         for j in range(a + 1, n):
             line, f = lines[j], feats[j]
             if not line.text:
+                continue
+            row = (
+                line.removed_by in TABLE_ROW_RULES
+                and _bars(line.text) >= 2
+                and (bars == 0 or _bars(line.text) == bars)
+                and f.n_chars <= 2 * max_chars
+            )
+            if row:
+                bars = _bars(line.text)
+                last, items = j, items + 1
                 continue
             if (
                 not line.kept
@@ -359,7 +461,7 @@ def announced_lists(
             if CLOSING_DATE_RE.search(line.text) and f.n_chars <= 24:
                 break  # the closing date under the signature ends the notice
         if items >= 2:
-            out.append((a + 1, last))
+            out.append((a, last))
     return out
 
 
