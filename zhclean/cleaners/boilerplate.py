@@ -613,10 +613,47 @@ class BoilerplateStripper(Step):
             if not (ex.mode == SHORT_LINES and any(end == span[1] for _, end, _ in ex.runs)):
                 span = self._extend(lines, feats, edge, span)
             span = self._extend_up(lines, feats, edge, ex, span)
+            span = self._anchor_to_headline(lines, feats, ex, span)
         start, end = span if span else (n, n)
         for i, line in enumerate(lines):
             if line.kept and line.text and not start <= i <= end:
                 line.removed_by = edge.get(i, OUTSIDE_MAIN)
+        return span
+
+    def _anchor_to_headline(
+        self, lines: list[Line], feats: list[LineFeatures], ex: Extraction, span: tuple[int, int]
+    ) -> tuple[int, int]:
+        """Start the block under the page's in-page headline when the block runs across it.
+
+        The article is the text attached to its headline (trafilatura's preference): a
+        copy of the title inside the block, with text above it and an article's worth
+        of running text (``tail_min_content_chars`` Han) below it, means that what lies
+        above is something else (teasers of other articles, readers' comments shown
+        first, a "this week's picks" box), however prose-like. The block then starts on
+        the first line under the headline and its byline lines (metadata), which stay
+        metadata.
+        """
+        start, end = span
+        good_before = 0
+        after = [0] * (end + 2)
+        for i in range(end, start - 1, -1):
+            after[i] = after[i + 1] + (feats[i].n_han if ex.cf[i] == GOOD else 0)
+        for i in range(start, end + 1):
+            line = lines[i]
+            if (
+                line.removed_by == TITLE_REPEAT
+                and good_before
+                and (after[i] >= self.config.tail_min_content_chars)
+            ):
+                j = i + 1
+                while j <= end and (
+                    not lines[j].text or is_meta(lines[j]) or lines[j].removed_by == TITLE_REPEAT
+                ):
+                    j += 1
+                self.count("block_anchored_to_headline")
+                return (j, end) if j <= end else span
+            if ex.cf[i] == GOOD and line.kept:
+                good_before += feats[i].n_han
         return span
 
     @staticmethod
