@@ -182,6 +182,12 @@ def _field_line(f: LineFeatures, text: str) -> bool:
     return bool(value.strip())
 
 
+def _salutation(f: LineFeatures, text: str) -> bool:
+    """A short address ending in a colon right above the text ("各位读者：", "亲爱的同学们："):
+    the text's first line, though a cell by its shape."""
+    return text.endswith(("：", ":")) and 2 <= f.n_han <= 12 and not f.n_digits and f.n_chars <= 16
+
+
 def _question_title(f: LineFeatures, text: str) -> bool:
     """A one-clause title ending in a question or exclamation mark: under a related-links
     header ("相关问题") it is a link, however sentence-like ("…哪个效率高？")."""
@@ -677,13 +683,16 @@ class BoilerplateStripper(Step):
         shaped like."""
         start, end = span
         j, top = start - 1, start
+        above = next((k for k in range(start - 1, -1, -1) if lines[k].text), -1)
         while j >= 0:
             if not lines[j].text:
                 j -= 1
                 continue
             if ex.final[j] != GOOD or ex.weights[j] < -1.0:
                 break
-            if ex.cf[j] != SHORT:
+            if ex.cf[j] != SHORT or (
+                j == above and lines[j].kept and _salutation(feats[j], lines[j].text)
+            ):
                 top = j  # the block may start on a line of text, not on a heading or cell
             j -= 1
         fields: list[int] = []

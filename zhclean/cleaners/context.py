@@ -681,6 +681,98 @@ def _shape_tail(
     return None
 
 
+# A section heading of the article itself is numbered ("二、", "（三）", "3.", "第四章").
+_NUMBERED_RE = re.compile(
+    r"^\s*(?:[一二三四五六七八九十百]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}\s*[、.．]|第[一二三四五六七八九十百\d]+)"
+)
+# An item that opens like this goes on from what precedes it: a paragraph, not a unit.
+_CONTINUES_RE = re.compile(
+    r"^(?:但|而|所以|因此|因而|于是|同时|此外|另外|然后|接着|最后|其次|首先|再|并且|并|又|也|还|"
+    r"他|她|它|我们|他们|她们|这|那|其|该|此|对此|随后|之后|后来|如果|虽然|不过|然而|可是)"
+)
+_ITEM_MAX_CHARS = 150
+
+
+def _after_text(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], h: int, max_short: int = 2
+) -> bool:
+    """Line ``h`` stands where the article's text has just ended: at most ``max_short``
+    short lines (a signature) lie between it and a line of text or a closing date. The
+    last of a run of names (the companies of a list) is an item of that run, no heading."""
+    j, short = h - 1, 0
+    while j >= 0:
+        if lines[j].text:
+            if cf[j] in (GOOD, NEAR) or (
+                CLOSING_DATE_RE.search(lines[j].text) and feats[j].n_chars <= 24
+            ):
+                return True
+            short += 1
+            if short > max_short:
+                return False
+        j -= 1
+    return False
+
+
+def _item_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_items: int,
+) -> Tail | None:
+    """A heading after the article followed by a list of independent items.
+
+    "往期通知", "本周精选": a short heading, then ``min_items`` or more one-paragraph
+    items of similar size (the longest at most twice the shortest, each at most
+    ``_ITEM_MAX_CHARS``), each a unit of its own (none opens with a word that goes on
+    from the line before it, none is numbered like a section of the article), and no
+    article text after them. Each item may be a whole sentence, so it is the structure
+    that gives the list away: the article's own sections are numbered, vary in size and
+    go on from each other. The list must outweigh the text above the heading (a few
+    similar paragraphs after a long article cost little if kept), and that text must
+    be there (at least half of ``min_content``) and end right above the heading (see
+    :func:`_after_text`): a short notice followed by a list of past notices is the case
+    this exists for.
+    """
+    n = len(lines)
+    after = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
+    for h in range(n):
+        line, f = lines[h], feats[h]
+        if (
+            not line.text
+            or not line.kept
+            or cf[h] != SHORT
+            or not is_heading(f)
+            or announces(line.text)
+            or _NUMBERED_RE.match(line.text)
+            or before[h] < min_content // 2
+            or not _after_text(lines, feats, cf, h)
+        ):
+            continue
+        items: list[int] = []
+        j = h + 1
+        while j < n:
+            if lines[j].text:
+                if cf[j] != GOOD or not lines[j].kept or feats[j].n_chars > _ITEM_MAX_CHARS:
+                    break
+                items.append(j)
+            j += 1
+        if len(items) < min_items or after[j] >= min_content:
+            continue
+        sizes = [feats[k].n_han for k in items]
+        texts = [lines[k].text for k in items]
+        if (
+            max(sizes) <= 2 * min(sizes)
+            and sum(sizes) >= before[h]
+            and not any(_CONTINUES_RE.match(t) or _NUMBERED_RE.match(t) for t in texts)
+        ):
+            return Tail(h, "records", f"{len(items)} independent items under a heading")
+    return None
+
+
 def find_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -710,6 +802,7 @@ def find_tail(
             records,
             _directory_tail(lines, feats, cf, before, min_content, directory_min_lines),
             _shape_tail(lines, feats, cf, before, min_content, min_records, limit),
+            _item_tail(lines, feats, cf, before, min_content, min_records),
         )
         if t is not None
     ]
