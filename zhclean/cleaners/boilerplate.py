@@ -66,6 +66,7 @@ from zhclean.cleaners.context import (
     narrative_runs,
     record_cards,
     smooth,
+    surviving_run,
     text_runs,
 )
 from zhclean.cleaners.quality import LineFeatures, block_weight, line_features
@@ -89,6 +90,8 @@ REPEAT_CORPUS = "repeat.corpus"
 TAIL_RECORDS = "tail.records"
 TAIL_DIRECTORY = "tail.directory"
 RECORD_CARD = "record.card"
+# What the page structure removed, as opposed to a rule of the data file.
+STRUCTURAL = frozenset({OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY, RECORD_CARD})
 
 
 # Rule ids the stripper itself assigns, with their reasons (rules from the data file
@@ -845,10 +848,12 @@ class BoilerplateStripper(Step):
         )
 
     @staticmethod
-    def _conservative(lines: list[Line]) -> None:
-        """Rules only, no block cut: undo every structural removal."""
-        for line in lines:
-            if line.removed_by in (OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY, RECORD_CARD):
+    def _conservative(lines: list[Line], span: tuple[int, int] | None = None) -> None:
+        """Rules only, no block cut: undo every structural removal (inside ``span`` only,
+        when given: the run of text the rules left, see :func:`surviving_run`)."""
+        first, last = span if span is not None else (0, len(lines) - 1)
+        for line in lines[first : last + 1]:
+            if line.removed_by in STRUCTURAL:
                 line.removed_by = None
 
     # -- the step --------------------------------------------------------------------------
@@ -881,6 +886,17 @@ class BoilerplateStripper(Step):
         if narrative >= cfg.fallback_min_han and kept_han < cfg.fallback_keep_share * narrative:
             self._conservative(lines)
             ex.mode = CONSERVATIVE
+        else:
+            han, first, last = surviving_run(lines, feats, STRUCTURAL)
+            if (
+                han >= cfg.fallback_min_han
+                and kept_han < cfg.fallback_keep_share * han
+                and kept_han < cfg.tail_min_content_chars
+            ):
+                # Almost nothing kept, yet the lines no rule removed hold text: keep that
+                # text (and whatever the block kept) rather than empty the page.
+                self._conservative(lines, (first, last))
+                ex.mode = CONSERVATIVE
         total = sum(len(ln.text) for ln in lines)
         kept = sum(len(ln.text) for ln in lines if ln.kept)
         if not kept:
@@ -989,7 +1005,7 @@ def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> 
     size = min(1.0, sum(f.n_han for _, f, _ in kept) / 200)
     in_records = {i for run in kept_record_runs(lines, feats) for i in run}
     records = 1.0 - 0.5 * sum(len(lines[i].text) for i in in_records) / kept_chars
-    structural = (OUTSIDE_MAIN, TAIL_RECORDS, TAIL_DIRECTORY, RECORD_CARD)
+    structural = STRUCTURAL
     paragraphs_kept = paragraphs_out = 0
     for ln, f in zip(lines, feats, strict=True):
         if ln.text and f.is_good and f.n_han >= 20:

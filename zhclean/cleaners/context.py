@@ -697,14 +697,12 @@ def _after_text(
     lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], h: int, max_short: int = 2
 ) -> bool:
     """Line ``h`` stands where the article's text has just ended: at most ``max_short``
-    short lines (a signature) lie between it and a line of text or a closing date. The
-    last of a run of names (the companies of a list) is an item of that run, no heading."""
+    short lines (a signature and its date) lie between it and a line of text. The last of
+    a run of names (the companies of a list) or of a timeline is an item of that run."""
     j, short = h - 1, 0
     while j >= 0:
         if lines[j].text:
-            if cf[j] in (GOOD, NEAR) or (
-                CLOSING_DATE_RE.search(lines[j].text) and feats[j].n_chars <= 24
-            ):
+            if cf[j] in (GOOD, NEAR):
                 return True
             short += 1
             if short > max_short:
@@ -1018,4 +1016,51 @@ def text_runs(lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str
         else:
             acc, shorts, pending = 0, 0, 0
         best = max(best, acc)
+    return best
+
+
+def surviving_run(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    structural: frozenset[str],
+    *,
+    min_han: int = 5,
+    max_short: int = 2,
+) -> tuple[int, int, int]:
+    """(Han, first, last) of the largest run of lines that no rule removed and that hold
+    text, whatever their class: what the page has left once its known furniture is gone.
+
+    A line counts when it is kept or only the page structure removed it (``structural``:
+    the block cut, tails, cards), holds ``min_han`` Han or more and has no link shape
+    (teaser, counter, separators, timestamp, bare date). Up to ``max_short`` shorter
+    lines in a row (a poem's title and poet, a signature) and metadata lines do not
+    break a run and count when a member follows them; a line a rule removed breaks it.
+    Verse written one line each without punctuation (few function characters, no
+    sentence shape) is such a run, which the narrative tests do not see. Linear time.
+    """
+    best = (0, -1, -1)
+    acc, first, pending = 0, -1, 0
+    streak: list[int] = []  # the short lines since the last member
+    for i, (line, f) in enumerate(zip(lines, feats, strict=True)):
+        if not line.text:
+            continue
+        surviving = line.kept or line.removed_by in structural
+        member = (
+            surviving
+            and f.n_han >= min_han
+            and not (f.teaser or f.counted or f.n_separators >= 2 or f.stamp or f.date_only)
+        )
+        if member:
+            if first < 0:  # a run opens with the title and poet right above its first line
+                heads = [k for k in streak if lines[k].kept or lines[k].removed_by in structural]
+                first = heads[0] if heads and len(heads) == len(streak) else i
+            acc, streak, pending = acc + pending + f.n_han, [], 0
+            if acc > best[0]:
+                best = (acc, first, i)
+        elif (is_meta(line) or (surviving and f.n_chars <= 20)) and len(streak) < max_short:
+            streak.append(i)
+            pending += f.n_han if surviving else 0
+        else:
+            acc, first, pending = 0, -1, 0
+            streak = [i] if surviving and f.n_chars <= 20 else []
     return best
