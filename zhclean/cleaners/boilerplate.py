@@ -62,6 +62,7 @@ from zhclean.cleaners.context import (
     find_tail,
     is_heading,
     is_meta,
+    items_under,
     kept_record_runs,
     narrative_runs,
     record_cards,
@@ -112,6 +113,7 @@ _BARE_LABEL_RE = re.compile(
     r"\s*[:：]?\s*[\[【(（]?$",
     re.IGNORECASE,
 )
+_ROWS_NOTE = "table rows a shape rule removed given back under an announcing line"
 _CLOSING_ONLY_RE = re.compile(r"^[\]】)）]$")
 _TITLE_SPLIT_RE = re.compile(r"\s+[-–—|｜]\s+|\s*(?:_|--|——|\|)\s*|\s*-\s*(?=[^\s-]{2,12}$)")
 
@@ -569,6 +571,7 @@ class BoilerplateStripper(Step):
                 for k in range(start, end + 1):
                     if lines[k].text and lines[k].kept:
                         cf[k] = GOOD
+        notes: list[str] = []
         tail = find_tail(
             lines,
             feats,
@@ -577,6 +580,7 @@ class BoilerplateStripper(Step):
             min_records=cfg.tail_min_records,
             max_gap=cfg.record_max_gap,
             directory_min_lines=cfg.directory_min_lines,
+            notes=notes,
         )
         if tail is not None:
             for k in range(tail.start, n):
@@ -599,13 +603,17 @@ class BoilerplateStripper(Step):
                 if lines[k].removed_by in TABLE_ROW_RULES:
                     lines[k].removed_by = None  # a row of the announced table
                     cf[k] = SHORT
+                    if not notes or notes[-1] != _ROWS_NOTE:
+                        notes.append(_ROWS_NOTE)
                 if lines[k].text and lines[k].kept:
                     final[k] = GOOD
                     weights[k] = max(weights[k], cfg.list_item_weight)
         if tail is not None:
             for k in range(tail.start, n):
                 weights[k] = min(weights[k], cfg.removed_weight) if lines[k].text else 0.0
-        return Extraction(mode, cf, final, weights, tail, runs, prose_han, lists=lists)
+        return Extraction(
+            mode, cf, final, weights, tail, runs, prose_han, lists=lists, rescued=len(notes)
+        )
 
     def _mark_outside_main(
         self, lines: list[Line], feats: list[LineFeatures], edge: dict[int, str], ex: Extraction
@@ -957,16 +965,17 @@ class Extraction:
     refrains: int = 0
     removed_share: float = 0.0
     confidence: float = 0.0
+    rescued: int = 0  # decisions that overrode a rule or a tail (see :func:`confidence`)
 
 
 def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> float:
     """How sure the stripper is that the kept text is the page's article, in [0, 1].
 
-    The product of six factors, each in [0, 1]:
+    The product of nine factors, each in [0, 1]:
 
     - **mode**: 1.0 for ``main_block``, 0.8 for ``short_lines`` (the text has no
       punctuation to confirm it), 0.3 for ``conservative`` (no block was cut, so the
-      page furniture the rules do not know is still in), 0 for ``empty``;
+      page furniture the rules do not know is still in: a fallback), 0 for ``empty``;
     - **prose**: the share of the kept characters that lie on lines of running text
       (context-free good), mapped to 0.5 + 0.5 * share: a table or a list of short lines
       is less certain than paragraphs;
@@ -977,13 +986,24 @@ def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> 
     - **records**: 1 - 0.5 * the share of the kept characters on lines that look like
       records of a list (three or more dated lines in a row of one shape): a page whose
       kept text is list-like may have kept a list of other pages;
-    - **coverage**: 0.5 + 0.5 * the share of the page's paragraphs (lines of running text
-      of 20 Han or more) that were kept, of those kept or removed by the page structure
-      (block, tails, cards; not by a rule): paragraphs left out mean the block choice
-      was contested (answers cut as a thread, a second half of an article).
+    - **coverage**: (kept / (kept + out)) ** 0.75 over the page's text lines (running
+      text of 20 Han or more, and rows of a table a shape rule removed: lines between
+      bars that hold digits), where "out" is what the page structure (block, tails,
+      cards) or such a shape rule removed: a cut that removes as much text as it keeps
+      is a guess about what the page is (a thread, a list of other pieces, a table the
+      rules took for a menu), however right it may be;
+    - **residue**: 1 - the share of the kept lines that have a link or record shape
+      (timestamps, counters, separators, teasers), capped at 0.5: record headers left in
+      the text mean the thread or the list was not recognised as one;
+    - **rescued**: 0.85 for each decision that overrode a rule or a tail (an announced
+      table's rows given back, records of one author kept), at most two;
+    - **seams**: for each place inside the kept block where another unit may begin
+      (:func:`block_seams`: a headline copy or a heading over a list of independent items
+      with kept text above it; at most two), 0.9 - 0.5 * the share of the kept running
+      text that hangs on it: a block that may hold another unit, the more so the larger.
 
-    The last two were checked on the round-1 cleaner's output over the dev and class
-    pages (the class pages it failed on): Spearman of confidence vs F1 0.37 -> 0.50.
+    Checked on the dev and class pages, and on the round-3 class pages with the
+    round-2 cleaner's decisions (see ``evals/README.md``).
     """
     mode = {MAIN_BLOCK: 1.0, SHORT_LINES: 0.8, CONSERVATIVE: 0.3}.get(ex.mode, 0.0)
     if not mode:
@@ -1005,14 +1025,52 @@ def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> 
     size = min(1.0, sum(f.n_han for _, f, _ in kept) / 200)
     in_records = {i for run in kept_record_runs(lines, feats) for i in run}
     records = 1.0 - 0.5 * sum(len(lines[i].text) for i in in_records) / kept_chars
-    structural = STRUCTURAL
-    paragraphs_kept = paragraphs_out = 0
+    text_kept = text_out = 0
     for ln, f in zip(lines, feats, strict=True):
-        if ln.text and f.is_good and f.n_han >= 20:
+        if not ln.text:
+            continue
+        if f.is_good and f.n_han >= 20:
             if ln.kept:
-                paragraphs_kept += f.n_han
-            elif ln.removed_by in structural:
-                paragraphs_out += f.n_han
-    total = paragraphs_kept + paragraphs_out
-    coverage = 0.5 + 0.5 * (paragraphs_kept / total if total else 1.0)
-    return mode * prose * margin * size * records * coverage
+                text_kept += f.n_han
+            elif ln.removed_by in STRUCTURAL:
+                text_out += f.n_han
+        elif ln.removed_by in TABLE_ROW_RULES and f.n_digits:
+            text_out += f.n_content
+    total = text_kept + text_out
+    coverage = (text_kept / total) ** 0.75 if total and text_kept else (0.5 if total else 1.0)
+    shaped = sum(1 for _, f, c in kept if c == BAD)
+    residue = 1.0 - min(0.5, shaped / len(kept))
+    rescued = 0.85 ** min(2, ex.rescued)
+    good_kept = sum(f.n_han for _, f, c in kept if c == GOOD) or 1
+    seams = 1.0
+    for _, stake in block_seams(lines, feats, ex):
+        seams *= 0.9 - 0.5 * min(1.0, stake / good_kept)
+    return mode * prose * margin * size * records * coverage * residue * rescued * seams
+
+
+def block_seams(
+    lines: list[Line], feats: list[LineFeatures], ex: Extraction
+) -> list[tuple[int, int]]:
+    """Places inside the kept block where another unit may begin, with the running text
+    (Han) that hangs on each: a copy of the page's headline with kept text above it (the
+    block may have started on teasers or comments: the text above is at stake), or a
+    heading over a list of independent items (:func:`items_under`: the block may run on
+    into a list of other pieces; the items are at stake). Linear time."""
+    if ex.span is None or ex.mode == CONSERVATIVE:
+        return []
+    start, end = ex.span
+    out: list[tuple[int, int]] = []
+    above = 0
+    for i in range(start, end + 1):
+        line = lines[i]
+        if not line.text:
+            continue
+        if above and line.removed_by == TITLE_REPEAT:
+            out.append((i, above))
+        elif above and line.kept:
+            items, _ = items_under(lines, feats, ex.cf, i, 3)
+            if items:
+                out.append((i, sum(feats[k].n_han for k in items)))
+        if line.kept and ex.cf[i] == GOOD:
+            above += feats[i].n_han
+    return out[:2]

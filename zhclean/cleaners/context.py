@@ -210,6 +210,7 @@ def _record_tail(
     min_content: int,
     min_records: int,
     max_gap: int,
+    notes: list[str] | None = None,
 ) -> Tail | None:
     """A run of records anchored by timestamp lines, after the article has started.
 
@@ -253,6 +254,8 @@ def _record_tail(
                 if max(bodies[k:]) >= before[a]:
                     break  # a post longer than the article: a discussion, not comments
                 if not _thread_evidence(lines, feats, cf, run, k, sum(bodies[k:]), before[a]):
+                    if notes is not None:
+                        notes.append("records kept: one author, or no evidence of a thread")
                     break  # one author's own posts (a microblog, a diary): the content
                 start = a
                 steps = 0
@@ -738,37 +741,48 @@ def _item_tail(
     for i in range(n - 1, -1, -1):
         after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
     for h in range(n):
-        line, f = lines[h], feats[h]
         if (
-            not line.text
-            or not line.kept
-            or cf[h] != SHORT
-            or not is_heading(f)
-            or announces(line.text)
-            or _NUMBERED_RE.match(line.text)
+            not lines[h].text
             or before[h] < min_content // 2
             or not _after_text(lines, feats, cf, h)
         ):
             continue
-        items: list[int] = []
-        j = h + 1
-        while j < n:
-            if lines[j].text:
-                if cf[j] != GOOD or not lines[j].kept or feats[j].n_chars > _ITEM_MAX_CHARS:
-                    break
-                items.append(j)
-            j += 1
-        if len(items) < min_items or after[j] >= min_content:
-            continue
-        sizes = [feats[k].n_han for k in items]
-        texts = [lines[k].text for k in items]
-        if (
-            max(sizes) <= 2 * min(sizes)
-            and sum(sizes) >= before[h]
-            and not any(_CONTINUES_RE.match(t) or _NUMBERED_RE.match(t) for t in texts)
-        ):
+        items, j = items_under(lines, feats, cf, h, min_items)
+        if items and after[j] < min_content and sum(feats[k].n_han for k in items) >= before[h]:
             return Tail(h, "records", f"{len(items)} independent items under a heading")
     return None
+
+
+def items_under(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], h: int, min_items: int
+) -> tuple[list[int], int]:
+    """The independent items under line ``h`` when ``h`` heads a list of them (see
+    :func:`_item_tail`), and the index after them; no items when it does not."""
+    line, f = lines[h], feats[h]
+    if (
+        not line.kept
+        or cf[h] != SHORT
+        or not is_heading(f)
+        or announces(line.text)
+        or _NUMBERED_RE.match(line.text)
+    ):
+        return [], h + 1
+    items: list[int] = []
+    j, n = h + 1, len(lines)
+    while j < n:
+        if lines[j].text:
+            if cf[j] != GOOD or not lines[j].kept or feats[j].n_chars > _ITEM_MAX_CHARS:
+                break
+            items.append(j)
+        j += 1
+    if len(items) < min_items:
+        return [], j
+    sizes = [feats[k].n_han for k in items]
+    if max(sizes) > 2 * min(sizes) or any(
+        _CONTINUES_RE.match(lines[k].text) or _NUMBERED_RE.match(lines[k].text) for k in items
+    ):
+        return [], j
+    return items, j
 
 
 def find_tail(
@@ -780,18 +794,20 @@ def find_tail(
     min_records: int,
     max_gap: int,
     directory_min_lines: int,
+    notes: list[str] | None = None,
 ) -> Tail | None:
     """The earliest tail after the article (records or directory), if any.
 
     On a question-and-answer page (a line removed by one of :data:`ANSWER_RULES`) the
     timestamped records are the answers, not a thread: they are no tail (their cards
-    go, see :func:`record_cards`)."""
+    go, see :func:`record_cards`). Decisions that kept records a tail test looked at
+    are appended to ``notes``."""
     before = _good_han_before(cf, feats)
     answers = any(line.removed_by in ANSWER_RULES for line in lines)
     records = (
         None
         if answers
-        else _record_tail(lines, feats, cf, before, min_content, min_records, max_gap)
+        else _record_tail(lines, feats, cf, before, min_content, min_records, max_gap, notes)
     )
     limit = records.start if records is not None else len(lines)
     found = [
