@@ -896,8 +896,10 @@ class BoilerplateStripper(Step):
             ex.mode = CONSERVATIVE
         else:
             han, first, last = surviving_run(lines, feats, STRUCTURAL)
+            # an empty page is the worst outcome: a smaller run of text then suffices
+            floor = cfg.fallback_min_han if kept_han else cfg.narrative_min_han
             if (
-                han >= cfg.fallback_min_han
+                han >= floor
                 and kept_han < cfg.fallback_keep_share * han
                 and kept_han < cfg.tail_min_content_chars
             ):
