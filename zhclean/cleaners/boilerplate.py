@@ -38,6 +38,23 @@ Order of decisions for one document:
    metadata line already gave: a page has one date.
 7. **Fallback**: when that would leave almost nothing of a page with a substantial run
    of narrative Han text, the page is extracted conservatively: rules only, no block cut.
+   Whatever the lines' class, when the block keeps almost nothing of the largest run of
+   lines no rule removed (:func:`~zhclean.cleaners.context.surviving_run`: verse one
+   line each, with few function characters), that run is extracted conservatively.
+
+Round 3 bounds how wrong the stripper can be on a page it does not understand:
+
+- **never empty**: the fallback above; an empty page is the worst outcome, so with
+  nothing kept a smaller run suffices;
+- **no precision collapse**: the block starts under the in-page headline when it runs
+  across it with text above (:meth:`BoilerplateStripper._anchor_to_headline`), and a
+  heading right where the text ends over a list of independent items that outweighs the
+  text is a tail (``context._item_tail``);
+- **no recall collapse**: timestamped records of one author are the content, and a
+  records cut that removes more text than it leaves needs evidence of a discussion
+  (``context._thread_evidence``); under a line announcing a table, rows a shape rule
+  took for menu bars are its rows (:func:`~zhclean.cleaners.context.announced_lists`);
+- **honest confidence**: see :func:`confidence` (coverage, residue, rescued, seams).
 
 The document records how it was extracted and how sure the stripper is
 (:attr:`Document.extraction`, :attr:`Document.removed_share`, :attr:`Document.confidence`;
