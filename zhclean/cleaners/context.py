@@ -210,6 +210,7 @@ def _record_tail(
     min_content: int,
     min_records: int,
     max_gap: int,
+    notes: list[str] | None = None,
 ) -> Tail | None:
     """A run of records anchored by timestamp lines, after the article has started.
 
@@ -252,6 +253,10 @@ def _record_tail(
             ):
                 if max(bodies[k:]) >= before[a]:
                     break  # a post longer than the article: a discussion, not comments
+                if not _thread_evidence(lines, feats, cf, run, k, sum(bodies[k:]), before[a]):
+                    if notes is not None:
+                        notes.append("records kept: one author, or no evidence of a thread")
+                    break  # one author's own posts (a microblog, a diary): the content
                 start = a
                 steps = 0
                 while start > 0 and steps < 6:
@@ -264,6 +269,64 @@ def _record_tail(
                     start, steps = j, steps + 1
                 return Tail(start, "records", f"{len(run) - k} timestamped records")
     return None
+
+
+# Marks of a reply to someone else: a quote, a reply button or label, a floor number.
+_REPLY_RE = re.compile(r"引用|回复|回覆|^#\d{1,4}$|^\d{1,4}\s*楼$|^@|\s@\S|^(?:RE|Re|re)\s*[:：]")
+
+
+def _record_name(lines: Sequence[Line], feats: Sequence[LineFeatures], a: int) -> str | None:
+    """The name a record gives next to its timestamp ``a``: the nearest short line above
+    it (or, failing that, below it) without digits that is not text ("小熊爱吃鱼")."""
+    for step in (-1, 1):
+        j, seen = a + step, 0
+        while 0 <= j < len(lines) and seen < 2:
+            line, f = lines[j], feats[j]
+            if line.text:
+                seen += 1
+                if (
+                    f.n_chars <= 20
+                    and not f.n_digits
+                    and not f.stamp
+                    and not f.is_good
+                    and not _REPLY_RE.search(line.text)
+                    and f.n_content >= 2
+                ):
+                    return line.text
+            j += step
+    return None
+
+
+def _thread_evidence(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    run: list[int],
+    k: int,
+    removed: int,
+    kept: int,
+) -> bool:
+    """Whether the records ``run[k:]`` are a discussion, not one author's own posts.
+
+    A thread has several authors who answer each other. When every record of the run
+    (the article's own record above it included) names one and the same author, the
+    records are that author's posts: a microblog, a diary, a blog's stream, which are
+    the content. And a cut that would remove more text than the article it leaves needs
+    positive evidence: at least two names, or a reply mark (引用, 回复, #2, @name).
+    """
+    names = {_record_name(lines, feats, a) for a in run}
+    names.discard(None)
+    if len(names) == 1:
+        return False
+    if removed <= kept:
+        return True
+    if len(names) >= 2:
+        return True
+    start, end = run[k], run[-1]
+    return any(
+        lines[j].text and feats[j].n_chars <= 40 and _REPLY_RE.search(lines[j].text)
+        for j in range(max(0, start - 6), min(len(lines), end + 12))
+    )
 
 
 def _has_record_header(
@@ -318,6 +381,32 @@ def announces(text: str) -> bool:
     return text.endswith(("：", ":")) or "如下" in text[-6:]
 
 
+# Rules that remove a line by its shape alone (items between bars): under a line that
+# announces a table, such lines are its rows.
+TABLE_ROW_RULES = frozenset({"bp.menu_row"})
+_BARS = "|｜"
+
+
+def _bars(text: str) -> int:
+    return sum(text.count(c) for c in _BARS)
+
+
+def _announcer(lines: Sequence[Line], cf: list[str], a: int) -> bool:
+    """Line ``a`` is text that announces a list: a sentence or clause ending in "：" or
+    "如下", or a short line saying so ("名单如下：", "详见以下表格") right under text."""
+    line = lines[a]
+    if not line.kept or not announces(line.text):
+        return False
+    if cf[a] in (GOOD, NEAR):
+        return True
+    if cf[a] != SHORT or not ("如下" in line.text or "以下" in line.text):
+        return False
+    j = a - 1
+    while j >= 0 and not lines[j].text:
+        j -= 1
+    return j >= 0 and cf[j] in (GOOD, NEAR)
+
+
 def announced_lists(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -326,25 +415,41 @@ def announced_lists(
     *,
     max_chars: int = SHORT_LINE_CHARS,
 ) -> list[tuple[int, int]]:
-    """Lists the article announces: (first, last) line of each.
+    """Lists the article announces: (announcing line, last line) of each.
 
-    A line of text that announces what follows ("名单如下：", "现将名单公布如下。") makes
-    the short lines under it part of the article: names and workplaces, section headings
-    ("二、优秀科技项目（8项）"), the rows of a table, the signature under them. The list
-    runs over short and near-good lines and ends at the first line of running text (the
-    article goes on by itself), at a line a rule or metadata removed, at a link or
-    record shape, at a record of fields ("主办：… 地址：…") and at a label that announces
-    something else ("附件下载："). Two items at least.
+    A line of text that announces what follows ("名单如下：", "现将名单公布如下。", or a
+    short "名单如下：" right under text) makes the short lines under it part of the
+    article: names and workplaces, section headings ("二、优秀科技项目（8项）"), the rows
+    of a table, the signature under them. The list runs over short and near-good lines
+    and ends at the first line of running text (the article goes on by itself), at a
+    line a rule or metadata removed, at a link or record shape, at a record of fields
+    ("主办：… 地址：…") and at a label that announces something else ("附件下载："). Two
+    items at least.
+
+    The rows of a table whose cells are separated by bars ("品名｜上价｜下价") look like a
+    menu bar to the rules; under an announcing line, lines a shape rule removed
+    (:data:`TABLE_ROW_RULES`) with as many bars as the first row are its rows (the
+    caller gives them back).
     """
     out = []
     n = len(lines)
     for a in range(n):
-        if cf[a] not in (GOOD, NEAR) or not lines[a].kept or not announces(lines[a].text):
+        if not _announcer(lines, cf, a):
             continue
-        last, items = a, 0
+        last, items, bars = a, 0, 0
         for j in range(a + 1, n):
             line, f = lines[j], feats[j]
             if not line.text:
+                continue
+            row = (
+                line.removed_by in TABLE_ROW_RULES
+                and _bars(line.text) >= 2
+                and (bars == 0 or _bars(line.text) == bars)
+                and f.n_chars <= 2 * max_chars
+            )
+            if row:
+                bars = _bars(line.text)
+                last, items = j, items + 1
                 continue
             if (
                 not line.kept
@@ -359,7 +464,7 @@ def announced_lists(
             if CLOSING_DATE_RE.search(line.text) and f.n_chars <= 24:
                 break  # the closing date under the signature ends the notice
         if items >= 2:
-            out.append((a + 1, last))
+            out.append((a, last))
     return out
 
 
@@ -579,6 +684,107 @@ def _shape_tail(
     return None
 
 
+# A section heading of the article itself is numbered ("二、", "（三）", "3.", "第四章").
+_NUMBERED_RE = re.compile(
+    r"^\s*(?:[一二三四五六七八九十百]+\s*[、.．]|[(（][一二三四五六七八九十\d]+[)）]|\d{1,2}\s*[、.．]|第[一二三四五六七八九十百\d]+)"
+)
+# An item that opens like this goes on from what precedes it: a paragraph, not a unit.
+_CONTINUES_RE = re.compile(
+    r"^(?:但|而|所以|因此|因而|于是|同时|此外|另外|然后|接着|最后|其次|首先|再|并且|并|又|也|还|"
+    r"他|她|它|我们|他们|她们|这|那|其|该|此|对此|随后|之后|后来|如果|虽然|不过|然而|可是)"
+)
+_ITEM_MAX_CHARS = 150
+
+
+def _after_text(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], h: int, max_short: int = 2
+) -> bool:
+    """Line ``h`` stands where the article's text has just ended: at most ``max_short``
+    short lines (a signature and its date) lie between it and a line of text. The last of
+    a run of names (the companies of a list) or of a timeline is an item of that run."""
+    j, short = h - 1, 0
+    while j >= 0:
+        if lines[j].text:
+            if cf[j] in (GOOD, NEAR):
+                return True
+            short += 1
+            if short > max_short:
+                return False
+        j -= 1
+    return False
+
+
+def _item_tail(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    before: list[int],
+    min_content: int,
+    min_items: int,
+) -> Tail | None:
+    """A heading after the article followed by a list of independent items.
+
+    "往期通知", "本周精选": a short heading, then ``min_items`` or more one-paragraph
+    items of similar size (the longest at most twice the shortest, each at most
+    ``_ITEM_MAX_CHARS``), each a unit of its own (none opens with a word that goes on
+    from the line before it, none is numbered like a section of the article), and no
+    article text after them. Each item may be a whole sentence, so it is the structure
+    that gives the list away: the article's own sections are numbered, vary in size and
+    go on from each other. The list must outweigh the text above the heading (a few
+    similar paragraphs after a long article cost little if kept), and that text must
+    be there (at least half of ``min_content``) and end right above the heading (see
+    :func:`_after_text`): a short notice followed by a list of past notices is the case
+    this exists for.
+    """
+    n = len(lines)
+    after = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        after[i] = after[i + 1] + (feats[i].n_han if cf[i] == GOOD else 0)
+    for h in range(n):
+        if (
+            not lines[h].text
+            or before[h] < min_content // 2
+            or not _after_text(lines, feats, cf, h)
+        ):
+            continue
+        items, j = items_under(lines, feats, cf, h, min_items)
+        if items and after[j] < min_content and sum(feats[k].n_han for k in items) >= before[h]:
+            return Tail(h, "records", f"{len(items)} independent items under a heading")
+    return None
+
+
+def items_under(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], h: int, min_items: int
+) -> tuple[list[int], int]:
+    """The independent items under line ``h`` when ``h`` heads a list of them (see
+    :func:`_item_tail`), and the index after them; no items when it does not."""
+    line, f = lines[h], feats[h]
+    if (
+        not line.kept
+        or cf[h] != SHORT
+        or not is_heading(f)
+        or announces(line.text)
+        or _NUMBERED_RE.match(line.text)
+    ):
+        return [], h + 1
+    items: list[int] = []
+    j, n = h + 1, len(lines)
+    while j < n:
+        if lines[j].text:
+            if cf[j] != GOOD or not lines[j].kept or feats[j].n_chars > _ITEM_MAX_CHARS:
+                break
+            items.append(j)
+        j += 1
+    if len(items) < min_items:
+        return [], j
+    sizes = [feats[k].n_han for k in items]
+    if max(sizes) > 2 * min(sizes) or any(
+        _CONTINUES_RE.match(lines[k].text) or _NUMBERED_RE.match(lines[k].text) for k in items
+    ):
+        return [], j
+    return items, j
+
+
 def find_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -588,18 +794,20 @@ def find_tail(
     min_records: int,
     max_gap: int,
     directory_min_lines: int,
+    notes: list[str] | None = None,
 ) -> Tail | None:
     """The earliest tail after the article (records or directory), if any.
 
     On a question-and-answer page (a line removed by one of :data:`ANSWER_RULES`) the
     timestamped records are the answers, not a thread: they are no tail (their cards
-    go, see :func:`record_cards`)."""
+    go, see :func:`record_cards`). Decisions that kept records a tail test looked at
+    are appended to ``notes``."""
     before = _good_han_before(cf, feats)
     answers = any(line.removed_by in ANSWER_RULES for line in lines)
     records = (
         None
         if answers
-        else _record_tail(lines, feats, cf, before, min_content, min_records, max_gap)
+        else _record_tail(lines, feats, cf, before, min_content, min_records, max_gap, notes)
     )
     limit = records.start if records is not None else len(lines)
     found = [
@@ -608,6 +816,7 @@ def find_tail(
             records,
             _directory_tail(lines, feats, cf, before, min_content, directory_min_lines),
             _shape_tail(lines, feats, cf, before, min_content, min_records, limit),
+            _item_tail(lines, feats, cf, before, min_content, min_records),
         )
         if t is not None
     ]
@@ -823,4 +1032,51 @@ def text_runs(lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str
         else:
             acc, shorts, pending = 0, 0, 0
         best = max(best, acc)
+    return best
+
+
+def surviving_run(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    structural: frozenset[str],
+    *,
+    min_han: int = 5,
+    max_short: int = 2,
+) -> tuple[int, int, int]:
+    """(Han, first, last) of the largest run of lines that no rule removed and that hold
+    text, whatever their class: what the page has left once its known furniture is gone.
+
+    A line counts when it is kept or only the page structure removed it (``structural``:
+    the block cut, tails, cards), holds ``min_han`` Han or more and has no link shape
+    (teaser, counter, separators, timestamp, bare date). Up to ``max_short`` shorter
+    lines in a row (a poem's title and poet, a signature) and metadata lines do not
+    break a run and count when a member follows them; a line a rule removed breaks it.
+    Verse written one line each without punctuation (few function characters, no
+    sentence shape) is such a run, which the narrative tests do not see. Linear time.
+    """
+    best = (0, -1, -1)
+    acc, first, pending = 0, -1, 0
+    streak: list[int] = []  # the short lines since the last member
+    for i, (line, f) in enumerate(zip(lines, feats, strict=True)):
+        if not line.text:
+            continue
+        surviving = line.kept or line.removed_by in structural
+        member = (
+            surviving
+            and f.n_han >= min_han
+            and not (f.teaser or f.counted or f.n_separators >= 2 or f.stamp or f.date_only)
+        )
+        if member:
+            if first < 0:  # a run opens with the title and poet right above its first line
+                heads = [k for k in streak if lines[k].kept or lines[k].removed_by in structural]
+                first = heads[0] if heads and len(heads) == len(streak) else i
+            acc, streak, pending = acc + pending + f.n_han, [], 0
+            if acc > best[0]:
+                best = (acc, first, i)
+        elif (is_meta(line) or (surviving and f.n_chars <= 20)) and len(streak) < max_short:
+            streak.append(i)
+            pending += f.n_han if surviving else 0
+        else:
+            acc, first, pending = 0, -1, 0
+            streak = [i] if surviving and f.n_chars <= 20 else []
     return best

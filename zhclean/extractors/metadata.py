@@ -181,7 +181,9 @@ class MetadataExtractor(Step):
         doc.title = self._title(lines)
         self._published_at(doc, lines, start, end, now)
         doc.source_name = self._first_field(lines, "source", end)
-        doc.author = self._author(lines, start, end)
+        # Without an article block (a conservative extraction) there is no header zone:
+        # a lone short line is as likely a poem's title as a byline.
+        doc.author = self._author(lines, start, end, bylines=doc.content_span is not None)
         for name in ("title", "published_at", "source_name", "author"):
             if getattr(doc, name) is not None:
                 self.count(f"found.{name}")
@@ -251,7 +253,7 @@ class MetadataExtractor(Step):
                     return value
         return None
 
-    def _author(self, lines: list[Line], start: int, end: int) -> str | None:
+    def _author(self, lines: list[Line], start: int, end: int, bylines: bool = True) -> str | None:
         candidates: list[tuple[int, int, str]] = []  # (rank, line index, name)
         for i, line in enumerate(lines):
             for field_name, rank in _AUTHOR_FIELDS.items():
@@ -259,7 +261,7 @@ class MetadataExtractor(Step):
                 name = _clean_name(value) if value else None
                 if name:
                     candidates.append((rank, i, name))
-        byline = self._name_under_heading(lines, start)
+        byline = self._name_under_heading(lines, start) if bylines else None
         if byline is not None:
             candidates.append((2, byline, lines[byline].text))
         if not candidates:
