@@ -993,6 +993,10 @@ INERT_RULES = frozenset({"bp.media"})
 _MAX_INERT = 3
 # This many weak lines in a row (labels, bare names, buttons) end a run.
 _MAX_WEAK = 3
+# Han per line a short-line run needs on average (lists of names and menu items have
+# fewer), and a run of verse whose lines are mostly clauses (see :func:`narrative_runs`).
+_MIN_MEAN_HAN = 5
+_MIN_MEAN_HAN_VERSE = 3
 
 
 def _inert(line: Line, f: LineFeatures) -> bool:
@@ -1026,16 +1030,20 @@ def _trim(
 ) -> list[int]:
     """Cut the header of a run and the weak lines at its end (buttons, counters).
 
-    The header is everything up to the last field line ("作词：", "作曲：") above the
-    first line that reads like a clause, then the weak lines that hold digits (a date
-    and view counter). Bare weak lines at the head (a poem's title and poet, or the last
-    items of a menu) stay only when the run has weak lines of that kind inside it too: a
-    page of poems repeats title and poet between the verses, a menu does not.
+    The header is everything up to the last field line ("作词：", "作曲：", a byline) above
+    the second line that reads like a clause (the first may be the page's title), then
+    the weak lines that hold digits (a date and view counter). Bare weak lines at the
+    head (a poem's title and poet, or the last items of a menu) stay only when the run
+    has weak lines of that kind inside it too: a page of poems repeats title and poet
+    between the verses, a menu does not.
     """
     last_label = -1
+    clauses = 0
     for k, i in enumerate(run):
         if _narrative_line(feats[i]):
-            break
+            clauses += 1
+            if clauses == 2:  # the first may be the page's title ("某某的诗（三首）")
+                break
         if feats[i].n_labels:
             last_label = k
     run = run[last_label + 1 :]
@@ -1071,11 +1079,12 @@ def narrative_runs(
 
     Poems, lyrics, photo captions and diaries put one clause per line, often without
     punctuation. A run counts when it has at least ``min_lines`` lines, ``min_han`` Han
-    characters, at least 5 Han per line on average, function characters (的了是在我…)
-    in at least ``min_function`` of its Han or clauses separated by spaces on half its
-    lines of five Han or more (classical verse has few function characters, and its
-    titles and poets' names sit between the verses), few organisation names and
-    few digits: menus, directories and link lists fail those tests.
+    characters, at least 5 Han per line on average (3 for free verse: function
+    characters on half its lines or more, and twice ``min_function``), function
+    characters (的了是在我…) in at least ``min_function`` of its Han or clauses
+    separated by spaces on half its lines of five Han or more (classical verse has few
+    function characters, and its titles and poets' names sit between the verses), few
+    organisation names and few digits: menus, directories and link lists fail those tests.
 
     Lines without text of their own (image file names, "[图片]" markers, times of day:
     :func:`_inert`) and the lines in ``passable`` (copies of the title, which a chorus
@@ -1099,10 +1108,17 @@ def narrative_runs(
             return
         fs = [feats[k] for k in run]
         n_han = sum(f.n_han for f in fs)
+        # Free verse breaks its sentences into lines of two to nine Han ("在数", "她说"):
+        # when most lines hold function characters, and twice as many as required, the
+        # lines are clauses, not menu items or names, however short.
+        verse = (
+            sum(1 for f in fs if f.n_function) >= 0.5 * len(run)
+            and sum(f.n_function for f in fs) >= 2 * min_function * n_han
+        )
         if (
             len(run) >= min_lines
             and n_han >= min_han
-            and n_han / len(run) >= 5
+            and n_han / len(run) >= (_MIN_MEAN_HAN_VERSE if verse else _MIN_MEAN_HAN)
             and (
                 sum(f.n_function for f in fs) >= min_function * n_han
                 or sum(1 for f in fs if f.is_spaced_prose)
