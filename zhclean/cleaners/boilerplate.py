@@ -71,6 +71,7 @@ from zhclean.cleaners.context import (
     BAD,
     CLOSING_DATE_RE,
     GOOD,
+    MAX_WEAK,
     SHORT,
     TABLE_ROW_RULES,
     Tail,
@@ -922,6 +923,18 @@ class BoilerplateStripper(Step):
         self._mark_repeats(lines, feats, raw_lines, group)
         refrains = self._restore_refrains(lines, feats)
         ex = self._locate(lines, feats, edge, refrains)
+        cfg = self.config
+        # For the never-empty fallback: verse whose stanzas hold more weak lines in a row
+        # ("月光" / "石阶" / "像一只") than a run of lyrics or captions may.
+        verse = narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+            keep=refrains,
+            max_weak=2 * MAX_WEAK,
+        )
         ex.refrains = len(refrains)
         ex.span = self._mark_outside_main(lines, feats, edge, ex)
         if ex.span is not None:
@@ -932,12 +945,15 @@ class BoilerplateStripper(Step):
             ex.mode = MAIN_BLOCK  # the short-line run is not what the block kept
         kept_han = sum(f.n_han for ln, f in zip(lines, feats, strict=True) if ln.kept and ln.text)
         narrative = self._narrative_han(lines, feats, ex)
-        cfg = self.config
         if narrative >= cfg.fallback_min_han and kept_han < cfg.fallback_keep_share * narrative:
             self._conservative(lines)
             ex.mode = CONSERVATIVE
         else:
             han, first, last = surviving_run(lines, feats, STRUCTURAL)
+            if not kept_han:  # nothing kept: a run of verse read more loosely will do
+                for start, end, run_han in verse:
+                    if run_han > han:
+                        han, first, last = run_han, start, end
             # an empty page is the worst outcome: a smaller run of text then suffices
             floor = cfg.fallback_min_han if kept_han else cfg.narrative_min_han
             if (

@@ -992,7 +992,7 @@ INERT_RULES = frozenset({"bp.media"})
 # At most this many inert lines in a row inside a run.
 _MAX_INERT = 3
 # This many weak lines in a row (labels, bare names, buttons) end a run.
-_MAX_WEAK = 3
+MAX_WEAK = 3
 # Han per line a short-line run needs on average (lists of names and menu items have
 # fewer), and a run of verse whose lines are mostly clauses (see :func:`narrative_runs`).
 _MIN_MEAN_HAN = 5
@@ -1074,6 +1074,7 @@ def narrative_runs(
     min_function: float,
     passable: frozenset[int] = frozenset(),
     keep: frozenset[int] = frozenset(),
+    max_weak: int = MAX_WEAK,
 ) -> list[tuple[int, int, int]]:
     """Runs (start, end, Han) of short lines that read like sentences, not like lists.
 
@@ -1088,9 +1089,10 @@ def narrative_runs(
 
     Lines without text of their own (image file names, "[图片]" markers, times of day:
     :func:`_inert`) and the lines in ``passable`` (copies of the title, which a chorus
-    repeats) neither count nor break a run. Three weak lines in a row (fields, buttons,
-    bare names: :func:`_weak`) end it, and a run is trimmed of its header and of the
-    weak lines at its end (:func:`_trim`), so that a song's credits and the buttons
+    repeats) neither count nor break a run. ``max_weak`` (three) weak lines in a row
+    (fields, buttons, bare names: :func:`_weak`) end it, and a run is trimmed of its
+    header and of the weak lines at its end (:func:`_trim`), so that a song's credits
+    and the buttons
     under it stay out. Lines in ``keep`` (a chorus given back) are never weak.
     """
     out = []
@@ -1149,7 +1151,7 @@ def narrative_runs(
             elif kind == "text":
                 skipped = 0
                 weak = weak + 1 if _weak(feats[j]) and j not in keep else 0
-                if weak >= _MAX_WEAK:
+                if weak >= max_weak:
                     # The run ends before the weak lines; the next one may start on the
                     # last two of them (a title and a poet's name above the verses).
                     seq = [*run[len(run) - (weak - 1) :], j]
