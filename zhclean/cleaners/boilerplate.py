@@ -71,11 +71,14 @@ from zhclean.cleaners.context import (
     BAD,
     CLOSING_DATE_RE,
     GOOD,
+    MAX_WEAK,
     SHORT,
     TABLE_ROW_RULES,
     Tail,
     announced_lists,
+    comment_runs,
     context_free_classes,
+    demote_comments,
     find_tail,
     is_heading,
     is_meta,
@@ -588,6 +591,20 @@ class BoilerplateStripper(Step):
                 for k in range(start, end + 1):
                     if lines[k].text and lines[k].kept:
                         cf[k] = GOOD
+        # Readers' comments shown above the article are not its text (nor the text
+        # that a list of the article's paragraphs would be a tail of).
+        comments = demote_comments(
+            lines,
+            feats,
+            cf,
+            min_content=cfg.tail_min_content_chars,
+            min_records=cfg.tail_min_records,
+        )
+        for first, last in comments:
+            self.count("comment_runs_demoted")
+            for k in range(first, last + 1):
+                if lines[k].text:
+                    cf[k] = BAD
         notes: list[str] = []
         tail = find_tail(
             lines,
@@ -629,7 +646,16 @@ class BoilerplateStripper(Step):
             for k in range(tail.start, n):
                 weights[k] = min(weights[k], cfg.removed_weight) if lines[k].text else 0.0
         return Extraction(
-            mode, cf, final, weights, tail, runs, prose_han, lists=lists, rescued=len(notes)
+            mode,
+            cf,
+            final,
+            weights,
+            tail,
+            runs,
+            prose_han,
+            lists=lists,
+            rescued=len(notes),
+            comments=comments,
         )
 
     def _mark_outside_main(
@@ -897,6 +923,18 @@ class BoilerplateStripper(Step):
         self._mark_repeats(lines, feats, raw_lines, group)
         refrains = self._restore_refrains(lines, feats)
         ex = self._locate(lines, feats, edge, refrains)
+        cfg = self.config
+        # For the never-empty fallback: verse whose stanzas hold more weak lines in a row
+        # ("月光" / "石阶" / "像一只") than a run of lyrics or captions may.
+        verse = narrative_runs(
+            lines,
+            feats,
+            min_lines=cfg.narrative_min_lines,
+            min_han=cfg.narrative_min_han,
+            min_function=cfg.narrative_min_function,
+            keep=refrains,
+            max_weak=2 * MAX_WEAK,
+        )
         ex.refrains = len(refrains)
         ex.span = self._mark_outside_main(lines, feats, edge, ex)
         if ex.span is not None:
@@ -907,12 +945,15 @@ class BoilerplateStripper(Step):
             ex.mode = MAIN_BLOCK  # the short-line run is not what the block kept
         kept_han = sum(f.n_han for ln, f in zip(lines, feats, strict=True) if ln.kept and ln.text)
         narrative = self._narrative_han(lines, feats, ex)
-        cfg = self.config
         if narrative >= cfg.fallback_min_han and kept_han < cfg.fallback_keep_share * narrative:
             self._conservative(lines)
             ex.mode = CONSERVATIVE
         else:
             han, first, last = surviving_run(lines, feats, STRUCTURAL)
+            if not kept_han:  # nothing kept: a run of verse read more loosely will do
+                for start, end, run_han in verse:
+                    if run_han > han:
+                        han, first, last = run_han, start, end
             # an empty page is the worst outcome: a smaller run of text then suffices
             floor = cfg.fallback_min_han if kept_han else cfg.narrative_min_han
             if (
@@ -985,12 +1026,13 @@ class Extraction:
     removed_share: float = 0.0
     confidence: float = 0.0
     rescued: int = 0  # decisions that overrode a rule or a tail (see :func:`confidence`)
+    comments: list[tuple[int, int]] = field(default_factory=list)  # comment runs demoted
 
 
 def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> float:
     """How sure the stripper is that the kept text is the page's article, in [0, 1].
 
-    The product of nine factors, each in [0, 1]:
+    The product of ten factors, each in [0, 1]:
 
     - **mode**: 1.0 for ``main_block``, 0.8 for ``short_lines`` (the text has no
       punctuation to confirm it), 0.3 for ``conservative`` (no block was cut, so the
@@ -1019,7 +1061,12 @@ def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> 
     - **seams**: for each place inside the kept block where another unit may begin
       (:func:`block_seams`: a headline copy or a heading over a list of independent items
       with kept text above it; at most two), 0.9 - 0.5 * the share of the kept running
-      text that hangs on it: a block that may hold another unit, the more so the larger.
+      text that hangs on it: a block that may hold another unit, the more so the larger;
+    - **comments**: 1 - 0.5 * the share of the kept characters in a run of comments
+      (:func:`~zhclean.cleaners.context.comment_runs`: text separated by cards of a name,
+      a reaction count, a relative time): a block of readers' comments may have won over
+      the article, or the page holds no article but its comments (not on a question and
+      answer page, whose answers are the content).
 
     Checked on the dev and class pages, and on the round-3 class pages with the
     round-2 cleaner's decisions (see ``evals/README.md``).
@@ -1064,7 +1111,15 @@ def confidence(lines: list[Line], feats: list[LineFeatures], ex: Extraction) -> 
     seams = 1.0
     for _, stake in block_seams(lines, feats, ex):
         seams *= 0.9 - 0.5 * min(1.0, stake / good_kept)
-    return mode * prose * margin * size * records * coverage * residue * rescued * seams
+    answers = any(ln.removed_by in ANSWER_RULES for ln in lines)  # answers are the content
+    commented = sum(
+        len(lines[k].text)
+        for first, last in ([] if answers else comment_runs(lines, feats, ex.cf, 3))
+        for k in range(first, last + 1)
+        if lines[k].kept
+    )
+    comments = 1.0 - 0.5 * commented / kept_chars
+    return mode * prose * margin * size * records * coverage * residue * rescued * seams * comments
 
 
 def block_seams(

@@ -785,6 +785,153 @@ def items_under(
     return items, j
 
 
+# The marks a comment record carries on a line of its own: a reaction count ("赞 128",
+# "讚 96", "32 人说赞", "点赞 5") or a relative time ("2天前", "5小时前", "刚刚", "昨天 21:14").
+_REACTION_RE = re.compile(
+    r"^(?:[赞讚顶頂]|点赞|點讚|like|likes)\s*[:：]?\s*\d[\d,.]*\s*[kK万萬]?$"
+    r"|^\d[\d,.]*\s*[kK万萬]?\s*(?:人|个|個)?\s*(?:说赞|說讚|赞|讚|点赞|點讚|likes?)$",
+    re.IGNORECASE,
+)
+_RELATIVE_TIME_RE = re.compile(
+    r"^(?:\d{1,3}\s*(?:秒|分钟|分鐘|小时|小時|天|日|周|週|星期|个月|個月|年)前|刚刚|剛剛|"
+    r"(?:昨天|前天|今天)(?:\s*\d{1,2}:\d{2})?)$"
+)
+_CARD_MAX_LINES = 5
+
+
+def _record_mark(line: Line, f: LineFeatures) -> str:
+    """'strong' for a reaction count or a relative time on a line of its own, 'date' for a
+    timestamp or a bare date, '' otherwise."""
+    if not line.text or f.n_chars > 20:
+        return ""
+    if _REACTION_RE.match(line.text) or _RELATIVE_TIME_RE.match(line.text):
+        return "strong"
+    if f.stamp or (f.date_only and _DATE_TOKEN_RE.search(line.text)):
+        return "date"  # a date with its year, or with a time of day; not "1/8", "3-14"
+    return ""
+
+
+def _card_name(f: LineFeatures, mark: str) -> bool:
+    """A line of a card that may name a comment's author: no mark, digits or field label."""
+    return not mark and not f.n_digits and not f.n_labels and f.n_content >= 2
+
+
+def _comment_card(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], gap: list[int]
+) -> tuple[str, ...] | None:
+    """The short lines between two comments: a name, a reaction count, a relative time.
+
+    One to :data:`_CARD_MAX_LINES` lines of 20 characters or fewer with a reaction count
+    or a relative time, or with a full date or timestamp and a name (a bare date between
+    paragraphs is a timeline's, a "1/8" a photo's number, not a comment's). Returns the card's shape (the mark of each line,
+    see :func:`_record_mark`), or None when the gap is no card."""
+    if not 1 <= len(gap) <= _CARD_MAX_LINES or any(feats[k].n_chars > 20 for k in gap):
+        return None
+    marks = tuple(_record_mark(lines[k], feats[k]) for k in gap)
+    if "strong" in marks:
+        return marks
+    named = any(_card_name(feats[k], m) for k, m in zip(gap, marks, strict=True))
+    return marks if "date" in marks and named else None
+
+
+def comment_runs(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], cf: list[str], min_records: int
+) -> list[tuple[int, int]]:
+    """Runs (first, last line) of comments: ``min_records`` or more lines of text in a row,
+    each separated from the next by a comment card of one shape (:func:`_comment_card`:
+    a name, a reaction count, a relative time), with the marks under the last one.
+
+    Readers' comments are sentences as well written as the article's, so their text
+    does not give them away; the cards between them do. A site prints every card the
+    same way: a gap of another shape (the last comment's card, a button, the article's
+    heading and byline) ends the run. Cards that all name one and the same author are
+    that author's posts (a diary, a microblog), not comments. Text lines are kept lines
+    that are text by their own shape (good or near-good). Linear time.
+    """
+    texts = [i for i, line in enumerate(lines) if line.text and line.kept and cf[i] in (GOOD, NEAR)]
+    out: list[tuple[int, int]] = []
+    run: list[int] = []
+    card: tuple[str, ...] | None = None
+    names: set[str] = set()
+
+    def gap(a: int, b: int) -> list[int]:
+        return [k for k in range(a + 1, b) if lines[k].text]
+
+    def close() -> None:
+        if len(run) < min_records or len(names) == 1:
+            return  # too few, or one author's own posts (a diary, a microblog)
+        # the last comment's own marks: the lines under it, as far as a card places marks
+        last, end = run[-1], run[-1]
+        reach = max((p for p, m in enumerate(card or ()) if m), default=-1)
+        below = itertools.islice(
+            (k for k in range(last + 1, len(lines)) if lines[k].text), reach + 1
+        )
+        for p, k in enumerate(below):
+            if not card or _record_mark(lines[k], feats[k]) != card[p]:
+                break
+            if card[p]:
+                end = k
+        out.append((run[0], end))
+
+    for a, b in itertools.pairwise([*texts, None]):
+        if not run:
+            run, card, names = [a], None, set()
+        between = gap(a, b) if b is not None else []
+        shape = _comment_card(lines, feats, between) if b is not None else None
+        if shape is not None and card in (None, shape):
+            run.append(b)
+            card = shape
+            names |= {
+                lines[k].text
+                for k, m in zip(between, shape, strict=True)
+                if _card_name(feats[k], m)
+            }
+            continue
+        close()
+        run = []
+    return out
+
+
+def demote_comments(
+    lines: Sequence[Line],
+    feats: Sequence[LineFeatures],
+    cf: list[str],
+    *,
+    min_content: int,
+    min_records: int,
+) -> list[tuple[int, int]]:
+    """The comment runs (:func:`comment_runs`) that an article follows.
+
+    A page may show its readers' comments first ("热门留言" above the article, or around
+    it). When a run of text that is no comment, of ``min_content`` Han or more (up to two
+    short lines between its lines: a heading, a byline), follows a comment run, that text
+    is the article and the comments are not: their lines are not text. Comments that no
+    article follows are left alone (answers, a discussion, one author's posts: the
+    records may be the content)."""
+    runs = comment_runs(lines, feats, cf, min_records)
+    if not runs:
+        return []
+    inside = [False] * len(lines)
+    for first, last in runs:
+        for k in range(first, last + 1):
+            inside[k] = True
+    # the largest run of text outside comments that starts at or after each index
+    best_after = [0] * (len(lines) + 1)
+    acc = shorts = 0
+    for i in range(len(lines) - 1, -1, -1):
+        best_after[i] = best_after[i + 1]
+        if not lines[i].text:
+            continue
+        if cf[i] in (GOOD, NEAR) and lines[i].kept and not inside[i]:
+            acc, shorts = acc + feats[i].n_han, 0
+        elif cf[i] == SHORT and shorts < 2 and not inside[i]:
+            shorts += 1
+        else:
+            acc = shorts = 0
+        best_after[i] = max(best_after[i], acc)
+    return [(first, last) for first, last in runs if best_after[last + 1] >= min_content]
+
+
 def find_tail(
     lines: Sequence[Line],
     feats: Sequence[LineFeatures],
@@ -845,7 +992,11 @@ INERT_RULES = frozenset({"bp.media"})
 # At most this many inert lines in a row inside a run.
 _MAX_INERT = 3
 # This many weak lines in a row (labels, bare names, buttons) end a run.
-_MAX_WEAK = 3
+MAX_WEAK = 3
+# Han per line a short-line run needs on average (lists of names and menu items have
+# fewer), and a run of verse whose lines are mostly clauses (see :func:`narrative_runs`).
+_MIN_MEAN_HAN = 5
+_MIN_MEAN_HAN_VERSE = 3
 
 
 def _inert(line: Line, f: LineFeatures) -> bool:
@@ -879,16 +1030,20 @@ def _trim(
 ) -> list[int]:
     """Cut the header of a run and the weak lines at its end (buttons, counters).
 
-    The header is everything up to the last field line ("作词：", "作曲：") above the
-    first line that reads like a clause, then the weak lines that hold digits (a date
-    and view counter). Bare weak lines at the head (a poem's title and poet, or the last
-    items of a menu) stay only when the run has weak lines of that kind inside it too: a
-    page of poems repeats title and poet between the verses, a menu does not.
+    The header is everything up to the last field line ("作词：", "作曲：", a byline) above
+    the second line that reads like a clause (the first may be the page's title), then
+    the weak lines that hold digits (a date and view counter). Bare weak lines at the
+    head (a poem's title and poet, or the last items of a menu) stay only when the run
+    has weak lines of that kind inside it too: a page of poems repeats title and poet
+    between the verses, a menu does not.
     """
     last_label = -1
+    clauses = 0
     for k, i in enumerate(run):
         if _narrative_line(feats[i]):
-            break
+            clauses += 1
+            if clauses == 2:  # the first may be the page's title ("某某的诗（三首）")
+                break
         if feats[i].n_labels:
             last_label = k
     run = run[last_label + 1 :]
@@ -919,22 +1074,25 @@ def narrative_runs(
     min_function: float,
     passable: frozenset[int] = frozenset(),
     keep: frozenset[int] = frozenset(),
+    max_weak: int = MAX_WEAK,
 ) -> list[tuple[int, int, int]]:
     """Runs (start, end, Han) of short lines that read like sentences, not like lists.
 
     Poems, lyrics, photo captions and diaries put one clause per line, often without
     punctuation. A run counts when it has at least ``min_lines`` lines, ``min_han`` Han
-    characters, at least 5 Han per line on average, function characters (的了是在我…)
-    in at least ``min_function`` of its Han or clauses separated by spaces on half its
-    lines of five Han or more (classical verse has few function characters, and its
-    titles and poets' names sit between the verses), few organisation names and
-    few digits: menus, directories and link lists fail those tests.
+    characters, at least 5 Han per line on average (3 for free verse: function
+    characters on half its lines or more, and twice ``min_function``), function
+    characters (的了是在我…) in at least ``min_function`` of its Han or clauses
+    separated by spaces on half its lines of five Han or more (classical verse has few
+    function characters, and its titles and poets' names sit between the verses), few
+    organisation names and few digits: menus, directories and link lists fail those tests.
 
     Lines without text of their own (image file names, "[图片]" markers, times of day:
     :func:`_inert`) and the lines in ``passable`` (copies of the title, which a chorus
-    repeats) neither count nor break a run. Three weak lines in a row (fields, buttons,
-    bare names: :func:`_weak`) end it, and a run is trimmed of its header and of the
-    weak lines at its end (:func:`_trim`), so that a song's credits and the buttons
+    repeats) neither count nor break a run. ``max_weak`` (three) weak lines in a row
+    (fields, buttons, bare names: :func:`_weak`) end it, and a run is trimmed of its
+    header and of the weak lines at its end (:func:`_trim`), so that a song's credits
+    and the buttons
     under it stay out. Lines in ``keep`` (a chorus given back) are never weak.
     """
     out = []
@@ -952,10 +1110,17 @@ def narrative_runs(
             return
         fs = [feats[k] for k in run]
         n_han = sum(f.n_han for f in fs)
+        # Free verse breaks its sentences into lines of two to nine Han ("在数", "她说"):
+        # when most lines hold function characters, and twice as many as required, the
+        # lines are clauses, not menu items or names, however short.
+        verse = (
+            sum(1 for f in fs if f.n_function) >= 0.5 * len(run)
+            and sum(f.n_function for f in fs) >= 2 * min_function * n_han
+        )
         if (
             len(run) >= min_lines
             and n_han >= min_han
-            and n_han / len(run) >= 5
+            and n_han / len(run) >= (_MIN_MEAN_HAN_VERSE if verse else _MIN_MEAN_HAN)
             and (
                 sum(f.n_function for f in fs) >= min_function * n_han
                 or sum(1 for f in fs if f.is_spaced_prose)
@@ -986,7 +1151,7 @@ def narrative_runs(
             elif kind == "text":
                 skipped = 0
                 weak = weak + 1 if _weak(feats[j]) and j not in keep else 0
-                if weak >= _MAX_WEAK:
+                if weak >= max_weak:
                     # The run ends before the weak lines; the next one may start on the
                     # last two of them (a title and a poet's name above the verses).
                     seq = [*run[len(run) - (weak - 1) :], j]
