@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_left
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,12 @@ SCOPES = frozenset({"any", "edge"})
 RULES_FILE = resources.files("zhclean") / "data" / "boilerplate_rules.toml"
 
 _NAMED_GROUP_RE = re.compile(r"\(\?P<\w+>")
+# Upper bounds of the line-length classes of the prefilter (the last is the longest
+# max_chars): few classes, because each costs two union compiles (~10-40 ms).
+LENGTH_CLASSES = (60, 160)
+
+# candidate rules in file order, union of the anchored ones, union of the others
+_Filter = tuple[list["Rule"], "re.Pattern[str] | None", "re.Pattern[str] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,21 +67,17 @@ class RuleSet:
         self.rules = rules
         self.reasons = ids_reasons
         self.max_chars = max((r.max_chars for r in rules), default=0)
-        # Two C-level passes reject most lines before any rule is tried one by one:
-        # anchored patterns are only tried at the start of the line (match), the others
-        # anywhere (search).
-        anchored = [r for r in rules if _is_anchored(r.pattern.pattern)]
-        floating = [r for r in rules if not _is_anchored(r.pattern.pattern)]
-        self._anchored = _union(anchored)
-        # Floating patterns are bucketed by how long a line they accept, so that long
-        # lines are searched only by the few rules that can match them.
-        self._floating: list[tuple[int, re.Pattern[str]]] = []
-        lower = 0
-        for limit in (60, 160, max((r.max_chars for r in floating), default=160)):
-            union = _union([r for r in floating if lower < r.max_chars <= limit])
-            if union is not None:
-                self._floating.append((limit, union))
-            lower = limit
+        # Two C-level passes reject most lines before any rule is tried one by one: the
+        # unions of the rules that could match the line, anchored patterns tried at the
+        # start of the line only (match), the others anywhere (search). A line is tried
+        # only against rules whose max_chars its length class reaches and, when it is
+        # prose, only against rules that allow prose (4 of 53: long prose lines are most
+        # of a page's text). Unions are built on first use, per (length class, prose).
+        self._anchored = [_is_anchored(r.pattern.pattern) for r in rules]
+        self._limits = sorted(
+            {*LENGTH_CLASSES, self.max_chars} - {m for m in LENGTH_CLASSES if m > self.max_chars}
+        )
+        self._filters: dict[tuple[int, bool], _Filter] = {}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> RuleSet:
@@ -85,20 +89,41 @@ class RuleSet:
         """The first rule of one of ``kinds`` matching ``text``, honouring the prose guard."""
         if not text or len(text) > self.max_chars:
             return None
-        n = len(text)
+        key = (bisect_left(self._limits, len(text)), is_prose)
+        filt = self._filters.get(key)
+        if filt is None:
+            filt = self._filters[key] = self._filter(*key)
+        candidates, anchored, floating = filt
         if not (
-            (self._anchored is not None and self._anchored.match(text))
-            or any(n <= limit and union.search(text) for limit, union in self._floating)
+            (anchored is not None and anchored.match(text))
+            or (floating is not None and floating.search(text))
         ):
             return None
-        for rule in self.rules:
-            if rule.kind not in kinds or (is_prose and not rule.allow_prose):
+        # Some candidate matches: the first one in file order wins.
+        for rule in candidates:
+            if rule.kind not in kinds:
                 continue
             m = rule.search(text)
             if m is not None:
                 fields = {k.rstrip("0123456789"): v for k, v in m.groupdict().items() if v}
                 return RuleMatch(rule, fields)
         return None
+
+    def _filter(self, limit: int, is_prose: bool) -> _Filter:
+        """The rules that may match a line of length class ``limit`` (longer than the
+        class below: rules with a smaller max_chars never accept it), in file order, with
+        their unions; a superset, so the rule loop still checks max_chars and kind."""
+        shortest = self._limits[limit - 1] + 1 if limit else 0
+        candidates = [
+            (rule, anchored)
+            for rule, anchored in zip(self.rules, self._anchored, strict=True)
+            if (rule.allow_prose or not is_prose) and rule.max_chars >= shortest
+        ]
+        return (
+            [rule for rule, _ in candidates],
+            _union([rule for rule, anchored in candidates if anchored]),
+            _union([rule for rule, anchored in candidates if not anchored]),
+        )
 
 
 def _union(rules: list[Rule]) -> re.Pattern[str] | None:
@@ -109,6 +134,7 @@ def _union(rules: list[Rule]) -> re.Pattern[str] | None:
     )
 
 
+@cache  # a scan in Python over long patterns; RuleSet.load runs once per pipeline
 def _is_anchored(pattern: str) -> bool:
     """True when every top-level alternative of ``pattern`` starts with ``^``."""
     branches, depth, start, i, in_class = [], 0, 0, 0, False
