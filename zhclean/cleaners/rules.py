@@ -152,6 +152,7 @@ _CATEGORIES = {
 }
 
 
+@cache  # parsed in Python; a process builds its RuleSet's unions once per pipeline
 def _first_chars(pattern: str) -> str | None:
     """The characters a match of ``pattern`` can start with, as the inside of a character
     class, or None when that is not known (anything, case-insensitive, empty match)."""
