@@ -973,15 +973,6 @@ def find_tail(
 # -- short-line articles --------------------------------------------------------------
 
 
-def _narrative_eligible(line: Line, f: LineFeatures) -> bool:
-    return (
-        line.kept
-        and f.n_han >= 1
-        and f.n_chars <= 80
-        and not (f.teaser or f.counted or f.stamp or f.date_only or f.n_separators >= 2)
-    )
-
-
 # Rules whose lines mark a question-and-answer page: its answers are the content, so
 # their records are no comment thread.
 ANSWER_RULES = frozenset({"bp.qa"})
@@ -999,12 +990,38 @@ _MIN_MEAN_HAN = 5
 _MIN_MEAN_HAN_VERSE = 3
 
 
-def _inert(line: Line, f: LineFeatures) -> bool:
-    """A line without text of its own between the lines of a short-line article: an image
-    file name or marker (removed by a media rule), a time of day ("06:10"), a number."""
-    if line.removed_by in INERT_RULES:
-        return True
-    return line.kept and f.n_han == 0 and 0 < f.n_chars <= 40 and not (f.date_only or f.stamp)
+def _member_kinds(
+    lines: Sequence[Line], feats: Sequence[LineFeatures], passable: frozenset[int]
+) -> list[str]:
+    """For :func:`narrative_runs`, per line: 'skip', 'text' or '' (breaks a run).
+
+    'skip': a line in ``passable``, or inert: a line without text of its own between the
+    lines of a short-line article: an image file name or marker (removed by a media
+    rule), a time of day ("06:10"), a number. 'text': a kept short line with Han and no
+    link or record shape. One pass per call, tests inlined: this runs over every line
+    several times per page.
+    """
+    out = []
+    for i, line in enumerate(lines):
+        f = feats[i]
+        removed_by = line.removed_by
+        kept = removed_by is None
+        if (
+            i in passable
+            or removed_by in INERT_RULES
+            or (kept and f.n_han == 0 and 0 < f.n_chars <= 40 and not (f.date_only or f.stamp))
+        ):
+            out.append("skip")
+        elif (
+            kept
+            and f.n_han >= 1
+            and f.n_chars <= 80
+            and not (f.teaser or f.counted or f.stamp or f.date_only or f.n_separators >= 2)
+        ):
+            out.append("text")
+        else:
+            out.append("")
+    return out
 
 
 def _narrative_line(f: LineFeatures) -> bool:
@@ -1088,7 +1105,7 @@ def narrative_runs(
     organisation names and few digits: menus, directories and link lists fail those tests.
 
     Lines without text of their own (image file names, "[图片]" markers, times of day:
-    :func:`_inert`) and the lines in ``passable`` (copies of the title, which a chorus
+    :func:`_member_kinds`) and the lines in ``passable`` (copies of the title, which a chorus
     repeats) neither count nor break a run. ``max_weak`` (three) weak lines in a row
     (fields, buttons, bare names: :func:`_weak`) end it, and a run is trimmed of its
     header and of the weak lines at its end (:func:`_trim`), so that a song's credits
@@ -1097,12 +1114,10 @@ def narrative_runs(
     """
     out = []
     n = len(lines)
-
-    def member(i: int) -> str:
-        """'text', 'skip' (inert or passable) or '' (breaks the run)."""
-        if i in passable or _inert(lines[i], feats[i]):
-            return "skip"
-        return "text" if _narrative_eligible(lines[i], feats[i]) else ""
+    # What each line is to a run: 'text', 'skip' (inert or passable) or '' (breaks the
+    # run); decided once per line (the scan below asks again about lines it revisits).
+    kinds = _member_kinds(lines, feats, passable)
+    member = kinds.__getitem__
 
     def close(run: list[int]) -> None:
         run = _trim(run, feats, keep, lines)

@@ -246,7 +246,7 @@ class MetadataExtractor(Step):
     @staticmethod
     def _first_field(lines: list[Line], name: str, end: int) -> str | None:
         for i, line in enumerate(lines):
-            value = (line.fields or {}).get(name)
+            value = line.fields.get(name) if line.fields else None
             if value and i <= end + 5:
                 value = value.strip(" []【】")
                 if value:
@@ -256,8 +256,10 @@ class MetadataExtractor(Step):
     def _author(self, lines: list[Line], start: int, end: int, bylines: bool = True) -> str | None:
         candidates: list[tuple[int, int, str]] = []  # (rank, line index, name)
         for i, line in enumerate(lines):
+            if not line.fields:
+                continue
             for field_name, rank in _AUTHOR_FIELDS.items():
-                value = (line.fields or {}).get(field_name)
+                value = line.fields.get(field_name)
                 name = _clean_name(value) if value else None
                 if name:
                     candidates.append((rank, i, name))
