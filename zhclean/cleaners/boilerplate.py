@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from zhclean.cleaners.context import (
     ANSWER_RULES,
@@ -446,14 +447,10 @@ class BoilerplateStripper(Step):
         copies = frozenset(i for i, ln in enumerate(lines) if ln.removed_by == TITLE_REPEAT)
         if not copies:
             return frozenset()
-        cfg = self.config
         restored: set[int] = set()
-        for start, end, _ in narrative_runs(
+        for start, end, _ in self._narrative_runs(
             lines,
             feats,
-            min_lines=cfg.narrative_min_lines,
-            min_han=cfg.narrative_min_han,
-            min_function=cfg.narrative_min_function,
             passable=copies,
         ):
             inside = {i for i in copies if start < i < end}
@@ -533,15 +530,26 @@ class BoilerplateStripper(Step):
                 weights.append(block_weight(f))
         return weights
 
-    def _short_line_article(self, lines: list[Line], feats: list[LineFeatures]) -> frozenset[int]:
-        """Lines of short-line runs that outweigh the page's prose (before any rule)."""
+    def _narrative_runs(
+        self, lines: list[Line], feats: list[LineFeatures], **options: Any
+    ) -> list[tuple[int, int, int]]:
+        """:func:`narrative_runs` with the configured thresholds for a run of text."""
         cfg = self.config
-        runs = narrative_runs(
+        return narrative_runs(
             lines,
             feats,
             min_lines=cfg.narrative_min_lines,
             min_han=cfg.narrative_min_han,
             min_function=cfg.narrative_min_function,
+            **options,
+        )
+
+    def _short_line_article(self, lines: list[Line], feats: list[LineFeatures]) -> frozenset[int]:
+        """Lines of short-line runs that outweigh the page's prose (before any rule)."""
+        cfg = self.config
+        runs = self._narrative_runs(
+            lines,
+            feats,
         )
         if not runs:
             return frozenset()
@@ -577,12 +585,9 @@ class BoilerplateStripper(Step):
             if first
             else 0
         )
-        runs = narrative_runs(
+        runs = self._narrative_runs(
             lines,
             feats,
-            min_lines=cfg.narrative_min_lines,
-            min_han=cfg.narrative_min_han,
-            min_function=cfg.narrative_min_function,
             keep=refrains,
         )
         for start, end, han in runs:
@@ -926,12 +931,9 @@ class BoilerplateStripper(Step):
         cfg = self.config
         # For the never-empty fallback: verse whose stanzas hold more weak lines in a row
         # ("月光" / "石阶" / "像一只") than a run of lyrics or captions may.
-        verse = narrative_runs(
+        verse = self._narrative_runs(
             lines,
             feats,
-            min_lines=cfg.narrative_min_lines,
-            min_han=cfg.narrative_min_han,
-            min_function=cfg.narrative_min_function,
             keep=refrains,
             max_weak=2 * MAX_WEAK,
         )
