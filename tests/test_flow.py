@@ -189,6 +189,25 @@ def test_quality_gate_blocks_publishing(seeds, tmp_path):
     assert report["failed_checks"] and report["failed_checks"][0]["examples"]
 
 
+def test_a_blocked_first_run_leaves_readable_empty_datasets(tmp_path):
+    """A first run the gate blocks publishes no documents, but every dataset still has a
+    file: readers that glob the folder (DuckDB, polars) get 0 rows, not an error."""
+    import duckdb
+    import polars as pl
+
+    from zhclean.core.params import RunParams
+    from zhclean.run.local import run_local
+
+    build_bad_corpus(tmp_path / "in", with_seeds=False)
+    out = tmp_path / "out"
+    report = run_local(RunParams(input_dir=str(tmp_path / "in"), output_dir=str(out)))
+    assert report["status"] == "blocked_by_gate"
+    for ds in ("documents", "sentences"):
+        assert duckdb.sql(f"select count(*) from '{out / ds}/*.parquet'").fetchall() == [(0,)]
+        assert pl.scan_parquet(f"{out / ds}/*.parquet").collect().height == 0
+    assert read(out, "quarantine").num_rows >= 5
+
+
 def test_report_json_and_artifact_content(seeds, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId

@@ -76,7 +76,7 @@ def test_markdown_and_summary_render(tmp_path):
                           dataset_checks=[], snapshot=None, reasons={}, flow_run_id="f")  # fmt: skip
     assert report["parameters"]["max_quarantine_fraction"] == 0.05 and report["input_dir"] == "/in"
     text = render_markdown(report)
-    assert "**Status: blocked_by_gate**" in text and "`read.binary_file` | 1 |" in text
+    assert "**Status: BLOCKED_BY_GATE**" in text and "`read.binary_file` | 1 |" in text
     assert summary_lines(report)[0] == "run r1: blocked_by_gate"
 
 

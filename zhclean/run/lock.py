@@ -74,7 +74,7 @@ def output_lock(
                     holder = _read_holder(fd)
                     raise OutputLocked(
                         f"output directory {key} is locked by another zhclean run "
-                        f"({holder}); wait for it to finish or use another --output"
+                        f"({holder}); wait for it to finish, use --wait-for-lock SECONDS, or use another --output"
                     ) from None
                 time.sleep(0.2)
         _write_holder(fd, run_id)
@@ -158,7 +158,7 @@ class Lease:
                 raise OutputLocked(
                     f"output {self.store.root} is locked by another zhclean run (run "
                     f"{holder['run_id']}, pid {holder['pid']} on {holder['host']}, lease until "
-                    f"{until}); wait for it to finish or use another --output"
+                    f"{until}); wait for it to finish, use --wait-for-lock SECONDS, or use another --output"
                 )
             time.sleep(1.0)
         self._thread = threading.Thread(target=self._heartbeat, name="zhclean-lease", daemon=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from zhclean.core.step import StepStats, merge_stats
 from zhclean.run.context import Run
+from zhclean.run.errors import EXIT_CODES
 from zhclean.run.plan import RunPlan
 from zhclean.run.shard import ShardResult
 from zhclean.writers.datasets import HEAVY_BOILERPLATE_SHARE
@@ -251,10 +252,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]) + "\n"  # fmt: skip
     c = report["counts"]
     gate = report["gate"]
+    # A run that did not publish says so in capitals, as one that failed before its end.
+    status = (
+        report["status"] if EXIT_CODES.get(report["status"], 1) == 0 else report["status"].upper()
+    )
     out = [
         f"# zhclean run `{report['run_id']}`",
         "",
-        f"**Status: {report['status']}** — {report.get('message', '')}",
+        f"**Status: {status}** — {report.get('message', '')}",
         "",
         f"- input: `{report['input_dir']}` → output: `{report['output_dir']}`",
         f"- documents: {c['inputs']} inputs; {c['processed']} processed "

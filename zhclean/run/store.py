@@ -277,9 +277,9 @@ class Store:
         for ds in DATASETS:
             if ds in PUBLISHED and not publish:
                 self.delete(staged.get(ds, []))  # a blocked run's rows are not published
-                continue
-            files[ds].extend(staged.get(ds, []))
-            if not files[ds]:
+            else:
+                files[ds].extend(staged.get(ds, []))
+            if not files[ds]:  # every dataset has a file: readers that glob need one
                 empty = f"{folder}/{ds}/{EMPTY_PART}"
                 write_empty(self.path(empty), ARROW_SCHEMAS[ds])
                 files[ds].append(empty)
