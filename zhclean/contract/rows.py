@@ -23,8 +23,8 @@ _MAX_INT32 = 2**31 - 1
 
 
 def _string_array(values: list[str]) -> pa.Array:
-    """A string array built from one UTF-8 buffer and vectorized offsets: converting
-    millions of short Python strings (tokens) one by one is most of a table's cost.
+    """A string array built from one UTF-8 buffer and its offsets: converting millions
+    of short Python strings (tokens) one by one was most of a table's cost.
 
     Anything this path cannot take as is (``None``, a non-string, a lone surrogate, more
     than 2 GB) goes to ``pa.array``, so such values fail or pass exactly as they did.
@@ -36,22 +36,10 @@ def _string_array(values: list[str]) -> pa.Array:
         return pa.array(values, pa.string())
     if len(data) > _MAX_INT32:
         return pa.array(values, pa.string())
-    lengths = np.fromiter(map(len, values), np.int64, len(values))
-    char_offsets = np.zeros(len(values) + 1, np.int64)
-    np.cumsum(lengths, out=char_offsets[1:])
-    if len(data) == len(joined):  # ASCII: a character is a byte
-        byte_offsets = char_offsets
-    else:  # bytes before each character: 1 to 4 per code point
-        code_points = np.frombuffer(joined.encode("utf-32-le"), np.uint32)
-        widths = 1 + (code_points >= 0x80).astype(np.uint8)
-        widths += code_points >= 0x800
-        widths += code_points >= 0x10000
-        char_to_byte = np.zeros(len(code_points) + 1, np.int64)
-        np.cumsum(widths, out=char_to_byte[1:])
-        byte_offsets = char_to_byte[char_offsets]
-    return pa.StringArray.from_buffers(
-        len(values), pa.py_buffer(byte_offsets.astype(np.int32)), pa.py_buffer(data)
-    )
+    # ASCII: a character is a byte; otherwise each value's UTF-8 length (C calls only)
+    sizes = map(len, values) if len(data) == len(joined) else map(len, map(str.encode, values))
+    offsets = np.fromiter(accumulate(sizes, initial=0), np.int32, len(values) + 1)
+    return pa.StringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _list_offsets(lengths: list[int]) -> pa.Array:
