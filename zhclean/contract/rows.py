@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import accumulate, chain
+from operator import is_
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ class _Kept(threading.local):
         if table is None:
             return None
         current = _identity(docs)
-        if len(current) == len(parts) and all(a is b for a, b in zip(current, parts, strict=True)):
+        if len(current) == len(parts) and all(map(is_, current, parts)):
             return table
         return None
 
@@ -117,9 +118,13 @@ class _Kept(threading.local):
 
 
 def _identity(docs: Sequence[Document]) -> list[object]:
-    return [x for d in docs for s in d.sentences for x in (s.text, s.tokens)] + [
-        d.doc_id for d in docs
-    ]
+    """Each sentence's text and tokens, in turn, then the doc ids (filled by slices)."""
+    sentences = [s for d in docs for s in d.sentences]
+    parts: list[object] = [None] * (2 * len(sentences))
+    parts[0::2] = [s.text for s in sentences]
+    parts[1::2] = [s.tokens for s in sentences]
+    parts.extend(d.doc_id for d in docs)
+    return parts
 
 
 _KEPT = _Kept()
