@@ -286,9 +286,15 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
 
         end = e
         if containment is not None:
-            found = _end_of_quotation(line, e, containment.at(s), containment.closes)
-            if found is None:
-                continue
+            containing = containment.at(s)
+            if containing:
+                found = _end_of_quotation(line, e, containing, containment.closes)
+                if found is None:
+                    continue
+            else:  # _end_of_quotation's first case, inline: most terminators are outside pairs
+                found = e
+                while found < n and line[found] in CLOSERS and found not in containment.closes:
+                    found += 1
             closed_quote = found > e and line[found - 1] in _QUOTE_CLOSERS
             end = found
             if closed_quote and _attribution_ends_sentence(line, end):
