@@ -112,7 +112,10 @@ def _match_pairs(line: str) -> list[tuple[int, int, bool]]:
         ch = m.group()
         i = m.start()
         closer = _OPEN_TO_CLOSE.get(ch)
-        if ch in _SYMMETRIC or ch in _APOSTROPHES:
+        if closer is not None:  # an opener (never a symmetric quote or an apostrophe)
+            if len(stack) < MAX_DEPTH:
+                stack.append((closer, i, ch in QUOTE_PAIRS))
+        elif ch in _SYMMETRIC or ch in _APOSTROPHES:
             role = "toggle" if ch in _SYMMETRIC else _apostrophe_role(line, i)
             if role is None:
                 continue
@@ -122,9 +125,6 @@ def _match_pairs(line: str) -> list[tuple[int, int, bool]]:
                     pairs.append((start, i, True))
             elif role != "close" and len(stack) < MAX_DEPTH:
                 stack.append((ch, i, True))
-        elif closer is not None:
-            if len(stack) < MAX_DEPTH:
-                stack.append((closer, i, ch in QUOTE_PAIRS))
         else:
             for k in range(len(stack) - 1, -1, -1):
                 if stack[k][0] == ch:
