@@ -11,19 +11,33 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import accumulate, chain
+from operator import is_
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from zhclean.contract.arrow import DOCUMENTS, QUARANTINE, SENTENCES
+from zhclean.contract.arrow import DOCUMENTS, QUARANTINE, REMOVED_TYPE, SENTENCES
 from zhclean.core.record import Document
 
 
-def _string_lists(values: list[list[str]], type_: pa.DataType) -> pa.Array:
-    """list<string> built from flat offsets: several times faster than from nested lists."""
-    offsets = pa.array([0, *accumulate(map(len, values))], pa.int32())
+def _list_offsets(lengths: list[int]) -> pa.Array:
+    return pa.array([0, *accumulate(lengths)], pa.int32())
+
+
+def _removed(docs: Sequence[Document]) -> pa.Array:
+    """The ``removed`` column (list of rule and text) from flat arrays, not from dicts."""
+    rules, texts = [], []
+    for d in docs:
+        for rule, text in d.removed:
+            rules.append(rule)
+            texts.append(text)
+    items = pa.StructArray.from_arrays(
+        [pa.array(rules, pa.string()), pa.array(texts, pa.string())],
+        fields=list(REMOVED_TYPE.value_type),
+    )
     return pa.ListArray.from_arrays(
-        offsets, pa.array(list(chain.from_iterable(values)), pa.string()), type=type_
+        _list_offsets([len(d.removed) for d in docs]), items, type=REMOVED_TYPE
     )
 
 
@@ -45,7 +59,7 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
         "encoding": [d.encoding for d in docs],
         "text": [d.text for d in docs],
         "raw_text": [d.raw_text for d in docs],
-        "removed": [[{"rule_id": r, "text": t} for r, t in d.removed] for d in docs],
+        "removed": _removed(docs),
         "extraction": [d.extraction for d in docs],
         "removed_share": [d.removed_share for d in docs],
         "confidence": [d.confidence for d in docs],
@@ -74,7 +88,7 @@ class _Kept(threading.local):
         if table is None:
             return None
         current = _identity(docs)
-        if len(current) == len(parts) and all(a is b for a, b in zip(current, parts, strict=True)):
+        if len(current) == len(parts) and all(map(is_, current, parts)):
             return table
         return None
 
@@ -83,9 +97,13 @@ class _Kept(threading.local):
 
 
 def _identity(docs: Sequence[Document]) -> list[object]:
-    return [x for d in docs for s in d.sentences for x in (s.text, s.tokens)] + [
-        d.doc_id for d in docs
-    ]
+    """Each sentence's text and tokens, in turn, then the doc ids (filled by slices)."""
+    sentences = [s for d in docs for s in d.sentences]
+    parts: list[object] = [None] * (2 * len(sentences))
+    parts[0::2] = [s.text for s in sentences]
+    parts[1::2] = [s.tokens for s in sentences]
+    parts.extend(d.doc_id for d in docs)
+    return parts
 
 
 _KEPT = _Kept()
@@ -108,23 +126,31 @@ def sentences_table(docs: Sequence[Document], run_id: str, keep: bool = False) -
 
 
 def _build_sentences_table(docs: Sequence[Document], run_id: str) -> pa.Table:
-    doc_ids, sent_idx, para_idx, texts, tokens = [], [], [], [], []
-    for d in docs:
-        for i, s in enumerate(d.sentences):
-            doc_ids.append(d.doc_id)
-            sent_idx.append(i)
-            para_idx.append(s.para_idx)
-            texts.append(s.text)
-            tokens.append(s.tokens)
+    """Built column by column (flat lists, repeated doc ids taken by index), not row by row."""
+    counts = [len(d.sentences) for d in docs]
+    sentences = [s for d in docs for s in d.sentences]
+    texts = [s.text for s in sentences]
+    tokens = [s.tokens for s in sentences]
+    n_tokens = list(map(len, tokens))
+    n = len(sentences)
+    doc_index = np.repeat(np.arange(len(docs)), counts)
+    first = np.zeros(len(docs), np.int64)
+    np.cumsum(counts[:-1], out=first[1:])
     columns = {
-        "doc_id": doc_ids,
-        "sent_idx": sent_idx,
-        "para_idx": para_idx,
-        "text": texts,
-        "tokens": _string_lists(tokens, SENTENCES.field("tokens").type),
-        "n_chars": [len(t) for t in texts],
-        "n_tokens": [len(t) for t in tokens],
-        "run_id": _repeat(run_id, len(texts), pa.string()),
+        "doc_id": pa.array([d.doc_id for d in docs], pa.string()).take(doc_index),
+        "sent_idx": pa.array(np.arange(n) - first[doc_index], pa.int32()),
+        "para_idx": pa.array([s.para_idx for s in sentences], pa.int32()),
+        "text": pa.array(texts, pa.string()),
+        "tokens": pa.ListArray.from_arrays(
+            _list_offsets(n_tokens),
+            # pa.array converts each token once; building one UTF-8 buffer by hand measured
+            # slower (a bytes object per token for its length)
+            pa.array(list(chain.from_iterable(tokens)), pa.string()),
+            type=SENTENCES.field("tokens").type,
+        ),
+        "n_chars": pa.array(list(map(len, texts)), pa.int32()),
+        "n_tokens": pa.array(n_tokens, pa.int32()),
+        "run_id": _repeat(run_id, n, pa.string()),
     }
     return pa.table(columns, schema=SENTENCES)
 

@@ -43,13 +43,25 @@ _RUN_RE = re.compile(f"[^{URL_STOP}]+")
 
 
 def protected_spans(text: str) -> list[tuple[int, int]]:
-    """Return the (start, end) offsets of every protected span in ``text``, in order."""
-    if not _TRIGGERS.search(text):
+    """Return the (start, end) offsets of every protected span in ``text``, in order.
+
+    The runs are found from their triggers: the literal trigger scan is fast, a scan of
+    every run (or a lookbehind for run starts) is slow over Han text, whose class is large.
+    A run's start is its end in the reversed text.
+    """
+    trigger = _TRIGGERS.search(text)
+    if trigger is None:
         return []
-    spans = []
-    for run in _RUN_RE.finditer(text):
-        if _TRIGGERS.search(run.group()):
-            spans.extend(m.span() for m in PROTECTED_RE.finditer(text, *run.span()))
+    spans: list[tuple[int, int]] = []
+    reverse = text[::-1]  # reverse[n - 1 - i] == text[i]
+    n = len(text)
+    run_from, finditer = _RUN_RE.match, PROTECTED_RE.finditer
+    while trigger is not None:
+        pos = trigger.start()
+        start = n - run_from(reverse, n - 1 - pos).end()
+        end = run_from(text, pos).end()
+        spans.extend(m.span() for m in finditer(text, start, end))
+        trigger = _TRIGGERS.search(text, end)
     return spans
 
 

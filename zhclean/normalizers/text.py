@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from zhclean.core.chars import CJK_CONTEXT_RE, HAN_RE, NEWLINES_RE, SPACE_CHARS, is_han
+from zhclean.core.chars import (
+    CJK_PROSE_PUNCT,
+    HAN,
+    HAN_RANGES,
+    HAN_RE,
+    NEWLINES_RE,
+    SPACE_CHARS,
+)
 from zhclean.core.record import Document
 from zhclean.core.spans import in_spans, protected_spans
 from zhclean.core.step import Step
@@ -40,49 +47,68 @@ _WORD_RE = re.compile(r"[^\W_]")
 _LINE_EDGE_RE = re.compile(r" *\n *")
 
 _CLOSING = "”’」』）》】〕"
-_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 # Each pass finds its literal character first (so the regex engine skips ahead fast) and
-# checks the context in the callback.
+# checks the context with lookarounds, so only the matches that change call Python.
 # A parenthesised group touching Han, or containing it.
 _PAREN_PAIR_RE = re.compile(r"\(([^()\n]{0,200})\)")
-_LONE_PAREN_RE = re.compile(r"[()]")
+# A lone ASCII parenthesis with Han on either side. Every pattern starts with its literal
+# characters (a lookbehind first would be tried at every position of the text).
+_LONE_PAREN_RE = re.compile(f"[()](?:(?<={HAN}[()])|(?={HAN}))")
 # A single ASCII '.' right after Han (or a closing quote/bracket after Han) is a full stop,
 # unless letters follow it: then it is a file extension or a domain (新闻.html, 中国.cn).
-_DOTS_RE = re.compile(r"\.+")
-# Runs of ASCII , : ; ? ! next to Han convert as a unit, so "?!" and "?:" stay together.
-_PUNCT_RUN_RE = re.compile(r"[,:;?!]+")
+# Han, a closing mark or a quote before it also means it does not follow another '.'.
+_FULL_STOP_RE = re.compile(
+    f"\\.(?![.A-Za-z])(?:(?<={HAN}\\.)|(?<=[{_CLOSING}]\\.)|(?<={HAN}['\"]\\.))"
+)
+# Runs of ASCII , : ; ? ! next to Han convert as a unit, so "?!" and "?:" stay together:
+# a run converts when Chinese context precedes it or Han follows it. Nearly every run in
+# Chinese text converts, so the pass finds the runs that stay (this pattern: a maximal run
+# with neither) and converts everything between them with str.replace, which costs no
+# Python call per run.
+_PUNCT = "[,:;?!]"
+_ASCII_RUN_RE = re.compile(
+    f"{_PUNCT}(?<![{HAN_RANGES}{CJK_PROSE_PUNCT},:;?!]{_PUNCT}){_PUNCT}*(?!{_PUNCT}|{HAN})"
+)
+# A maximal run, found from its first character (none of , : ; ? ! before it).
+_RUN_START_RE = re.compile(f"{_PUNCT}(?<!{_PUNCT}{_PUNCT})")
+_RUN_RE = re.compile(f"{_PUNCT}+")
 
 _FULLWIDTH = {",": "，", ":": "：", ";": "；", "?": "？", "!": "！", "(": "（", ")": "）"}
-_FULLWIDTH_TABLE = str.maketrans(_FULLWIDTH)
 
 
 def _lone_paren(m: re.Match[str]) -> str:
-    s, i = m.string, m.start()
-    if (i and is_han(s[i - 1])) or (i + 1 < len(s) and is_han(s[i + 1])):
-        return _FULLWIDTH[m.group()]
-    return m.group()
+    return _FULLWIDTH[m.group()]
 
 
-def _full_stop(m: re.Match[str]) -> str:
-    s, i, j = m.string, m.start(), m.end()
-    if j - i != 1 or (j < len(s) and s[j] in _ASCII_LETTERS):
-        return m.group()
-    prev = s[i - 1] if i else ""
-    if (
-        is_han(prev)
-        or (prev and prev in _CLOSING)
-        or (prev in "'\"" and i > 1 and is_han(s[i - 2]))
-    ):
-        return "。"
-    return m.group()
+def _full_stop(_m: re.Match[str]) -> str:
+    return "。"
 
 
-def _punct_run(m: re.Match[str]) -> str:
-    s, i, j = m.string, m.start(), m.end()
-    if (i and CJK_CONTEXT_RE.match(s[i - 1])) or (j < len(s) and is_han(s[j])):
-        return m.group().translate(_FULLWIDTH_TABLE)
-    return m.group()
+def _fullwidth_ascii(text: str) -> str:
+    """``text`` with every ASCII , : ; ? ! full-width (str.replace: no Python per match)."""
+    for ascii_mark in ",:;?!":
+        text = text.replace(ascii_mark, _FULLWIDTH[ascii_mark])
+    return text
+
+
+def _fullwidth_punct_runs(text: str, spans: list[tuple[int, int]]) -> str:
+    """Convert the runs of ASCII , : ; ? ! in Chinese context, except those that start
+    inside a protected span: every other run is converted, between the ones that stay."""
+    keep = [m.span() for m in _ASCII_RUN_RE.finditer(text)]
+    if spans:
+        for start, end in spans:
+            for m in _RUN_START_RE.finditer(text, start, end):
+                keep.append(_RUN_RE.match(text, m.start()).span())
+        keep = sorted(set(keep))  # runs are disjoint: a run kept for both reasons is one
+    pieces = []
+    pos = 0
+    for start, end in keep:
+        pieces.append(_fullwidth_ascii(text[pos:start]))
+        pieces.append(text[start:end])
+        pos = end
+    pieces.append(_fullwidth_ascii(text[pos:]))
+    return "".join(pieces)
 
 
 def _sub_outside(pattern: re.Pattern[str], text: str, repl, spans: list[tuple[int, int]]) -> str:
@@ -121,8 +147,12 @@ def normalize_punctuation(text: str) -> str:
     if "(" in text or ")" in text:
         text = _sub_outside(_LONE_PAREN_RE, text, _lone_paren, spans)
     if "." in text:
-        text = _sub_outside(_DOTS_RE, text, _full_stop, spans)
-    return _sub_outside(_PUNCT_RUN_RE, text, _punct_run, spans)
+        text = _sub_outside(_FULL_STOP_RE, text, "。" if not spans else _full_stop, spans)
+    return _fullwidth_punct_runs(text, spans)
+
+
+def _has_any(text: str, chars: str) -> bool:
+    return any(c in text for c in chars)
 
 
 def normalize_text(raw: str) -> str:
@@ -134,13 +164,17 @@ def normalize_text(raw: str) -> str:
     becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
     repair. No pattern crosses a newline, so the punctuation passes run on the whole text.
     """
-    text = NEWLINES_RE.sub("\n", raw)
+    # Each pass first asks (with a fast literal search) whether it has anything to do.
+    text = NEWLINES_RE.sub("\n", raw) if _has_any(raw, "\r\u2028\u2029\x85") else raw
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     if _NEEDS_TRANSLATE_RE.search(text):
         text = text.translate(_TRANSLATE)
-    text = _SPACE_RUN_RE.sub(" ", text)
-    text = _LINE_EDGE_RE.sub("\n", text).strip(" ")
+    if "  " in text:
+        text = _SPACE_RUN_RE.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGE_RE.sub("\n", text)
+    text = text.strip(" ")
     return normalize_punctuation(text)
 
 

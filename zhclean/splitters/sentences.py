@@ -112,7 +112,10 @@ def _match_pairs(line: str) -> list[tuple[int, int, bool]]:
         ch = m.group()
         i = m.start()
         closer = _OPEN_TO_CLOSE.get(ch)
-        if ch in _SYMMETRIC or ch in _APOSTROPHES:
+        if closer is not None:  # an opener (never a symmetric quote or an apostrophe)
+            if len(stack) < MAX_DEPTH:
+                stack.append((closer, i, ch in QUOTE_PAIRS))
+        elif ch in _SYMMETRIC or ch in _APOSTROPHES:
             role = "toggle" if ch in _SYMMETRIC else _apostrophe_role(line, i)
             if role is None:
                 continue
@@ -122,9 +125,6 @@ def _match_pairs(line: str) -> list[tuple[int, int, bool]]:
                     pairs.append((start, i, True))
             elif role != "close" and len(stack) < MAX_DEPTH:
                 stack.append((ch, i, True))
-        elif closer is not None:
-            if len(stack) < MAX_DEPTH:
-                stack.append((closer, i, ch in QUOTE_PAIRS))
         else:
             for k in range(len(stack) - 1, -1, -1):
                 if stack[k][0] == ch:
@@ -159,7 +159,9 @@ class _Containment:
             self.next += 1
         while self.stack and self.stack[-1][1] <= pos:
             self.stack.pop()
-        return [p for p in self.stack if p[1] > pos]
+        # The stack is a chain of nested pairs (closes decrease towards the top): once the
+        # top closes after pos, every pair under it does too.
+        return self.stack.copy()
 
 
 def _end_of_quotation(
@@ -178,7 +180,7 @@ def _end_of_quotation(
     if any(not is_quote for _, _, is_quote in containing):
         return None
     end = e
-    for _, close, _ in sorted(containing, key=lambda p: p[1]):
+    for _, close, _ in reversed(containing):  # innermost (first to close) first
         if close != end:
             return None
         end += 1
@@ -257,16 +259,15 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
     for m in _TERM_RUN_RE.finditer(line):
         s, e = m.span()
         run = m.group()
-        chars = set(run)
         ellipsis = False
-        if chars & _STRONG:
+        if run in _STRONG or not _STRONG.isdisjoint(run):  # a lone 。 (most runs) first
             pass
-        elif chars & _ASCII_QE:
+        elif not _ASCII_QE.isdisjoint(run):
             prev = line[s - 1] if s else ""
             nxt = line[e] if e < n else ""
             if not (is_cjk_context(prev) or HAN_RE.match(nxt or " ") or _english_stop(line, s, e)):
                 continue
-        elif chars <= _DOTS and len(run) <= 2:
+        elif len(run) <= 2 and _DOTS.issuperset(run):
             # after Han, but not a file extension or domain (新闻.html): letters follow those
             chinese = _han_before(line, s) and not (
                 e < n and line[e].isascii() and line[e].isalpha()
@@ -285,9 +286,15 @@ def _boundaries_in_line(line: str, base: int, out: list[int]) -> None:
 
         end = e
         if containment is not None:
-            found = _end_of_quotation(line, e, containment.at(s), containment.closes)
-            if found is None:
-                continue
+            containing = containment.at(s)
+            if containing:
+                found = _end_of_quotation(line, e, containing, containment.closes)
+                if found is None:
+                    continue
+            else:  # _end_of_quotation's first case, inline: most terminators are outside pairs
+                found = e
+                while found < n and line[found] in CLOSERS and found not in containment.closes:
+                    found += 1
             closed_quote = found > e and line[found - 1] in _QUOTE_CLOSERS
             end = found
             if closed_quote and _attribution_ends_sentence(line, end):

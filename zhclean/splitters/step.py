@@ -56,6 +56,8 @@ class SentenceSplitter(Step):
 
     def process(self, doc: Document) -> None:
         sentences: list[Sentence] = []
+        max_chars = self.max_chars
+        has_word = _WORD_RE.search
         for para_idx, paragraph in enumerate(doc.paragraphs):
             texts: list[str] = []
             pending = ""  # punctuation-only text waiting for a sentence to join
@@ -63,7 +65,7 @@ class SentenceSplitter(Step):
                 text = piece.strip()
                 if not text:
                     continue
-                if not _WORD_RE.search(text):  # "□" closing an article, a lone "（"
+                if not has_word(text):  # "□" closing an article, a lone "（"
                     if texts:
                         texts[-1] += text
                     else:
@@ -75,7 +77,10 @@ class SentenceSplitter(Step):
             if pending:
                 texts.append(pending)
             for text in texts:
-                parts = split_long(text, self.max_chars) if len(text) > self.max_chars else [text]
+                if len(text) <= max_chars:  # nearly every sentence: no split_long call
+                    sentences.append(Sentence(para_idx, text))
+                    continue
+                parts = split_long(text, max_chars)
                 if len(parts) > 1:
                     self.count("long_sentences_cut_at_clauses")
                 sentences.extend(Sentence(para_idx, part) for part in parts)

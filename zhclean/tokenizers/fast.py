@@ -56,10 +56,14 @@ _FINALSEG_SKIP = re.compile(r"([a-zA-Z0-9]+(?:\.\d+)?%?)")
 _SKIP_DEFAULT = re.compile(r"(\r\n|\s)")
 # A maximal run of non-Han characters that holds at least one block character.
 _FIXUP_RUN = re.compile(f"[^{_HAN}]*[{_BLOCK_NON_HAN}][^{_HAN}]*")
-# Sentences made only of Han and CJK punctuation need no fix-up, span or whitespace pass.
+# Sentences made only of Han, CJK punctuation, ASCII letters and digits and the ASCII
+# symbols that are neither a fix-up character, a protected-span trigger (. @ % : /) nor
+# whitespace need no fix-up, span or whitespace pass: lcut returns jieba-rs' tokens as they
+# are and finish leaves them alone (no span, no space, every character printable).
 _PLAIN_SENTENCE = re.compile(
     f"[{_HAN}\u3001-\u3011\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"
-    "\u2014\u2018\u2019\u201c\u201d\u2026\u00b7]*"
+    "\u2014\u2018\u2019\u201c\u201d\u2026\u00b7"
+    "0-9A-Za-z!\"$'()*,;<=>?\\[\\]^`{|}~]*"
 )
 
 # SHA-256 of jieba 0.42.1's dict.txt, which rjieba 0.2.2 embeds word for word (checked by

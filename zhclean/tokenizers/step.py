@@ -38,7 +38,7 @@ class Tokenizer(Step):
         tokenize = self.tokenize
         n = 0
         for sentence in doc.sentences:
-            sentence.tokens = tokenize(sentence.text)
-            n += len(sentence.tokens)
+            sentence.tokens = tokens = tokenize(sentence.text)
+            n += len(tokens)
         self.count("tokens", n)
         self.count("sentences", len(doc.sentences))

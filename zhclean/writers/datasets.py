@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from zhclean.contract.arrow import ARROW_SCHEMAS
 from zhclean.contract.rows import documents_table, quarantine_table, sentences_table
@@ -18,6 +19,8 @@ from zhclean.writers.parquet import ParquetPartWriter
 NOT_BOILERPLATE_PREFIXES = ("title.heading", "meta.", "read.", "html.")
 # A document that loses more than this share of its characters is "heavy boilerplate".
 HEAVY_BOILERPLATE_SHARE = 0.8
+# Sentence fields for the per-document counts (map over them: no generator frame).
+_TEXT, _TOKENS = attrgetter("text"), attrgetter("tokens")
 
 
 def boilerplate_chars(doc: Document) -> int:
@@ -72,8 +75,8 @@ class DatasetWriter(Step):
         for doc in good:
             self.count("published")
             self.count("sentences", len(doc.sentences))
-            self.count("sentence_chars", sum(len(s.text) for s in doc.sentences))
-            self.count("tokens", sum(len(s.tokens) for s in doc.sentences))
+            self.count("sentence_chars", sum(map(len, map(_TEXT, doc.sentences))))
+            self.count("tokens", sum(map(len, map(_TOKENS, doc.sentences))))
             removed = boilerplate_chars(doc)
             self.count("boilerplate_chars", removed)
             if removed > HEAVY_BOILERPLATE_SHARE * (removed + len(doc.text)):
