@@ -6,14 +6,14 @@ fails until both are done, so a changed contract never ships under an old versio
 """
 
 SCHEMA_VERSIONS = {
-    "documents": 2,  # 2: extraction, removed_share, confidence
+    "documents": 3,  # 2: extraction, removed_share, confidence; 3: punctuation, punct_restored
     "sentences": 1,
     "quarantine": 2,  # 2: size_bytes instead of the verbatim raw_text
 }
 
 # sha256 of the contract (see zhclean.contract.introspect.fingerprint), per dataset and version.
 CONTRACT_FINGERPRINTS = {
-    "documents": "ed4a11947f85f9e434e242c8b693f043c79bacb7338a2ad09388c9d7bda7b91c",
+    "documents": "9a5c88c7742beaec98106e74efcb6e337d21979bbc682f9e4521569ce5f835a4",
     "sentences": "6b0f0c3d0917af92dcafd110a626e063ff8fd659508d5bedf75ccff3e05d8780",
     "quarantine": "a5a275970083cd841346ccc60ff99cf62494d43d1b76291f6e3dcecad19caf26",
 }
