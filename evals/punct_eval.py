@@ -22,7 +22,7 @@ from pathlib import Path
 
 from zhclean.core.simplify import to_simplified
 from zhclean.core.spans import in_spans, protected_spans
-from zhclean.normalizers.punctuation import FULL_STOP_RE, MARKS, PunctModel, restore_lines
+from zhclean.normalizers.punctuation import FULL_STOP_RE, MARKS, PunctModel, restore_text
 from zhclean.normalizers.text import normalize_lines, normalize_text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,12 +54,7 @@ def restore(collapsed: str, model: PunctModel | None = None) -> str:
     """The runtime's path for one document: normalize (finding collapsed lines), convert to
     Simplified, restore."""
     text, lines = normalize_lines(collapsed)
-    text = to_simplified(text)
-    if not lines:
-        return text
-    split = text.split("\n")
-    restore_lines(split, lines, model)
-    return "\n".join(split)
+    return restore_text(to_simplified(text), lines, model)[0]
 
 
 def all_periods(collapsed: str) -> str:
@@ -176,7 +171,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return
-    print("| set | docs | marks | 。 P / R / F1 (sentence boundary) | ，P / R / F1 | 、P / R / F1 | marks right |")
+    print(
+        "| set | docs | marks | 。 P / R / F1 (sentence boundary) | ，P / R / F1 | 、P / R / F1 | marks right |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(_row(f"{name}, all periods", r["all_periods"]))

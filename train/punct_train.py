@@ -15,7 +15,7 @@ of the held-out documents, seeds or dev pages (the test's documents) is trained 
 every 。，、 of each line is written as ``.`` (as the collapsed inputs were); the
 candidates the runtime finds (:func:`zhclean.normalizers.punctuation.candidates`) get the
 mark that stood there. Features are computed by the runtime's own code
-(:func:`~zhclean.normalizers.punctuation.line_features`), so training and inference read
+(:func:`~zhclean.normalizers.punctuation.batch_features`), so training and inference read
 the same inputs.
 
 **Network** (mirrored in numpy by :class:`~zhclean.normalizers.punctuation.PunctModel`):
@@ -48,9 +48,9 @@ from zhclean.normalizers.punctuation import (
     N_NUMERIC,
     N_SPECIAL,
     NGRAMS,
+    batch_features,
     candidates,
     char_table,
-    line_features,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,7 +86,7 @@ def _stable(key: str) -> int:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
-def load_corpus(path: Path) -> tuple[list[dict], list[dict]]:
+def load_corpus(path: Path, caps: float = 1.0) -> tuple[list[dict], list[dict]]:
     """Training and validation documents (5% of the train split by hash), with the caps."""
     docs = [json.loads(ln) for ln in path.open(encoding="utf-8")]
     train = [d for d in docs if d["split"] == "train"]
@@ -97,7 +97,7 @@ def load_corpus(path: Path) -> tuple[list[dict], list[dict]]:
     for d in sorted(train, key=lambda d: _stable("order" + d["doc"])):
         n = sum(d["text"].count(m) for m in MARKS)
         cap = CAP_MARKS.get(d["source"])
-        if cap is not None and marks[d["source"]] + n > cap:
+        if cap is not None and marks[d["source"]] + n > cap * caps:
             continue
         marks[d["source"]] += n
         kept.extend([d] * REPEAT.get(d["source"], 1))
@@ -108,7 +108,9 @@ def build_vocab(exs: list[tuple[str, list[int], list[int]]], size: int) -> np.nd
     counts: Counter = Counter()
     for line, _, _ in exs:
         counts.update(line)
-    special = set(".0123456789 ") | {chr(c) for c in range(65, 91)} | {chr(c) for c in range(97, 123)}
+    special = (
+        set(".0123456789 ") | {chr(c) for c in range(65, 91)} | {chr(c) for c in range(97, 123)}
+    )
     chars = [c for c, n in counts.most_common() if n >= 3 and c not in special and ord(c) < 0xFFFF]
     return np.array([ord(c) for c in chars[:size]], dtype=np.int64)
 
@@ -122,7 +124,7 @@ def featurize(exs, table, window, buckets, max_cands=300):
             lo = 0 if start == 0 else cands[start - 1] + 1
             hi = len(line) if start + max_cands >= len(cands) else cands[start + max_cands]
             piece = line[lo:hi]
-            f = line_features(piece, [p - lo for p in c], table, window, buckets)
+            f = batch_features([(piece, [p - lo for p in c])], table, window, buckets)
             items.append((f, np.asarray(labels[start : start + max_cands], np.int64)))
     return items
 
@@ -144,6 +146,8 @@ def main() -> None:
     parser.add_argument("--dense", type=int, default=96)
     parser.add_argument("--hidden", type=int, default=48)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dropout", type=float, default=0.25)
+    parser.add_argument("--caps", type=float, default=1.0, help="multiply the per-source caps")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -152,7 +156,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     started = time.process_time()
 
-    train_docs, valid_docs = load_corpus(args.corpus)
+    train_docs, valid_docs = load_corpus(args.corpus, args.caps)
     train_ex, valid_ex = examples(train_docs), examples(valid_docs)
     vocab = build_vocab(train_ex, args.vocab)
     table = char_table(vocab)
@@ -180,6 +184,7 @@ def main() -> None:
             self.dense = nn.Linear(n_in, args.dense)
             self.gru = nn.GRU(args.dense, args.hidden, batch_first=True, bidirectional=True)
             self.out = nn.Linear(2 * args.hidden + args.dense, 3)
+            self.drop = nn.Dropout(args.dropout)
 
         def forward(self, batch):
             win, hashes, numeric, ids, lb, rb, lengths = batch
@@ -204,13 +209,13 @@ def main() -> None:
                 ],
                 -1,
             )
-            d = torch.relu(self.dense(x))
+            d = torch.relu(self.dense(self.drop(x)))
             packed = nn.utils.rnn.pack_padded_sequence(
                 d, lengths, batch_first=True, enforce_sorted=False
             )
             h, _ = self.gru(packed)
             h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=n)
-            return self.out(torch.cat([h, d], -1))
+            return self.out(self.drop(torch.cat([h, d], -1)))
 
     def collate(items):
         n = max(len(y) for _, y in items)
@@ -276,7 +281,7 @@ def main() -> None:
         return (f1[0] + f1[2]) / 2
 
     net = Net()
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     loss_fn = nn.CrossEntropyLoss(ignore_index=-1)
     best = (-1.0, None, None, -1)
@@ -289,7 +294,7 @@ def main() -> None:
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 5.0)
             opt.step()
-            total += float(loss)
+            total += float(loss.detach())
             steps += 1
         sched.step()
         logits, y = predict(net, valid_items)
@@ -331,9 +336,7 @@ def main() -> None:
         "hash_emb": arrays.pop("hash_emb.weight"),
         "bag_emb": arrays.pop("bag_emb.weight"),
     }
-    np.savez_compressed(
-        args.out, meta=np.array(json.dumps(meta)), vocab=vocab, **renamed, **arrays
-    )
+    np.savez_compressed(args.out, meta=np.array(json.dumps(meta)), vocab=vocab, **renamed, **arrays)
     print(f"wrote {args.out} (epoch {epoch}), {time.process_time() - started:.0f} CPU-s")
 
 

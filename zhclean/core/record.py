@@ -121,10 +121,10 @@ class Document:
     removed_share: float | None = None
     # in [0, 1]: how sure the stripper is that the text is the page's article
     confidence: float | None = None
-    # Lines of ``text`` whose 。，、 were all written as '.' (the normalizer finds them, the
-    # punctuation step gives them their marks back); what was done ("original" or
+    # Lines of ``text`` whose 。，、 were all written as '.', with the offsets of their dots
+    # after Han (the normalizer finds them, the punctuation step gives them their marks back); what was done ("original" or
     # "restored"), how many marks, and how sure the model was (None: nothing restored).
-    collapsed_lines: list[int] = field(default_factory=list)
+    collapsed_lines: dict[int, list[int]] = field(default_factory=dict)
     punctuation: str = PUNCT_ORIGINAL
     punct_restored: int = 0
     punct_confidence: float | None = None

@@ -29,6 +29,7 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from zhclean.core.chars import HAN, HAN_RANGES
 from zhclean.core.record import PUNCT_RESTORED, Document
@@ -40,11 +41,13 @@ MARKS = ("。", "，", "、")
 # letter or other '.' follows: the full stops the normalizer turns into 。. The same
 # pattern finds the candidates of collapsed lines.
 CLOSING = "”’」』）》】〕"
-FULL_STOP_RE = re.compile(f"\\.(?![.A-Za-z])(?:(?<={HAN}\\.)|(?<=[{CLOSING}]\\.)|(?<={HAN}['\"]\\.))")
+FULL_STOP_RE = re.compile(
+    f"\\.(?![.A-Za-z])(?:(?<={HAN}\\.)|(?<=[{CLOSING}]\\.)|(?<={HAN}['\"]\\.))"
+)
 # In a collapsed line only: a '.' after a digit, a letter, % or ) that Han, an opening
 # mark or the end of the line follows ("增长5%.同比", "iPhone.我们") is a collapsed mark
 # too, unless it ends a list number ("1.加强学习", see _LIST_NUMBER_RE).
-_AFTER_WORD_RE = re.compile(f"(?<=[0-9A-Za-z%％)）])\\.(?=[{HAN_RANGES}“‘「『（《【]|$)")
+_AFTER_WORD_RE = re.compile(f"\\.(?<=[0-9A-Za-z%％)）]\\.)(?=[{HAN_RANGES}“‘「『（《【]|$)")
 # Digits that start the line or follow a space, a mark or another '.': "1." numbers a list.
 _LIST_NUMBER_RE = re.compile(r"(?:^|[\s.。，、；：:;（(])\d{1,2}$")
 # Punctuation that shows a line was not collapsed: its 。，、 are still there.
@@ -60,53 +63,62 @@ _OPENERS = "“‘「『《（(【〔"
 _CLOSERS = "”’」』》）)】〕"
 
 
-def collapsed_lines(text: str, spans: list[tuple[int, int]] | None = None) -> list[int]:
-    """Indices of the lines of ``text`` whose ``.`` are collapsed 。，、 (empty for almost
-    every document: no ``.`` after Han at all, or normal punctuation beside it)."""
+def collapsed_lines(text: str, spans: list[tuple[int, int]] | None = None) -> dict[int, list[int]]:
+    """The lines of ``text`` whose ``.`` are collapsed 。，、, each with the offsets (in the
+    line) of its ``.`` after Han; empty for almost every document: no ``.`` after Han at
+    all, or normal punctuation beside it."""
     if "." not in text:
-        return []
+        return {}
     if spans is None:
         spans = protected_spans(text)
-    first = FULL_STOP_RE.search(text)
-    while first is not None and spans and in_spans(first.start(), spans):
-        first = FULL_STOP_RE.search(text, first.end())
-    if first is None:
-        return []
+    hits = [m.start() for m in FULL_STOP_RE.finditer(text)]
+    if spans:
+        hits = [p for p in hits if not in_spans(p, spans)]
+    if len(hits) < MIN_DOTS:
+        return {}
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
-    per_line: dict[int, int] = {}
-    for m in FULL_STOP_RE.finditer(text, first.start()):
-        if spans and in_spans(m.start(), spans):
-            continue
-        line = bisect_right(starts, m.start()) - 1
-        per_line[line] = per_line.get(line, 0) + 1
-    dotted, dots, other = [], 0, 0
-    for line, n in per_line.items():
+    per_line: dict[int, list[int]] = {}
+    for p in hits:
+        line = bisect_right(starts, p) - 1
+        per_line.setdefault(line, []).append(p - starts[line])
+    dotted: dict[int, list[int]] = {}
+    dots, dotted_commas = 0, 0
+    for line, offsets in per_line.items():
         end = starts[line + 1] - 1 if line + 1 < len(starts) else len(text)
         body = text[starts[line] : end]
-        native = sum(body.count(c) for c in _NATIVE)
         commas = body.count(",")
-        if native == 0 and commas * 4 <= n:
-            dotted.append(line)
+        n = len(offsets)
+        if commas * 4 <= n and not any(c in body for c in _NATIVE):
+            dotted[line] = offsets
             dots += n
-        else:
-            other += n + native + commas
+            dotted_commas += commas
+    # every other mark of the document: its 。，、 and commas, and the dots of other lines
+    other = sum(text.count(c) for c in _NATIVE) + text.count(",") - dotted_commas
+    other += len(hits) - dots
     if dots < MIN_DOTS or dots < MIN_SHARE * (dots + other):
-        return []
-    return sorted(dotted)
+        return {}
+    return dotted
 
 
-def candidates(line: str) -> list[int]:
+def candidates(line: str, base: list[int] | None = None) -> list[int]:
     """Offsets of the collapsed ``.`` of a collapsed line: after Han or a closing mark as
-    the normalizer sees them, and after digits, letters, % or ) before Han (not a list
-    number); never inside a URL, domain, e-mail, decimal or version."""
-    spans = protected_spans(line)
-    found = [m.start() for m in FULL_STOP_RE.finditer(line)]
-    for m in _AFTER_WORD_RE.finditer(line):
-        if not _LIST_NUMBER_RE.search(line, 0, m.start()):
-            found.append(m.start())
-    if spans:
-        found = [p for p in found if not in_spans(p, spans)]
-    return sorted(set(found))
+    the normalizer sees them (``base``, when the normalizer found them already), and after
+    digits, letters, % or ) before Han (not a list number); never inside a URL, domain,
+    e-mail, decimal or version."""
+    spans = None
+    if base is None:
+        spans = protected_spans(line)
+        base = [m.start() for m in FULL_STOP_RE.finditer(line) if not in_spans(m.start(), spans)]
+    extra = [
+        m.start()
+        for m in _AFTER_WORD_RE.finditer(line)
+        if not _LIST_NUMBER_RE.search(line, 0, m.start())
+    ]
+    if not extra:
+        return base
+    if spans is None:
+        spans = protected_spans(line)
+    return sorted(set(base) | {p for p in extra if not in_spans(p, spans)})
 
 
 # -- features -------------------------------------------------------------------------
@@ -137,15 +149,17 @@ def _class_points(cps: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class LineFeatures:
-    """The model's inputs for the candidates of one line."""
+class Features:
+    """The model's inputs for the candidates of a batch of lines (concatenated)."""
 
-    window: np.ndarray  # (n, 2W) char ids
-    hashes: np.ndarray  # (n, len(NGRAMS)) bucket ids
+    window: np.ndarray  # (n, 2W) char ids around each candidate
+    hashes: np.ndarray  # (n, len(NGRAMS)) hashed n-gram buckets
     numeric: np.ndarray  # (n, N_NUMERIC) float32
-    left: tuple[np.ndarray, np.ndarray]  # segment bounds [start, end) left of each dot
+    left: tuple[np.ndarray, np.ndarray]  # [start, end) of the clause left of each dot in ids
     right: tuple[np.ndarray, np.ndarray]
-    ids: np.ndarray  # (L,) char ids of the line (for the segment bags)
+    ids: np.ndarray  # char ids of the lines, joined by one separator
+    counts: np.ndarray  # candidates per line
+    lengths: np.ndarray  # characters per line
 
 
 def char_table(vocab: np.ndarray) -> np.ndarray:
@@ -169,42 +183,58 @@ def char_ids(cps: np.ndarray, table: np.ndarray) -> np.ndarray:
     return ids
 
 
-def line_features(
-    line: str, cands: list[int], table: np.ndarray, window: int, buckets: int
-) -> LineFeatures:
-    """Features of every candidate ``.`` of ``line`` (shared by training and inference)."""
-    cps = code_points(line)
-    n_chars = len(cps)
-    pos = np.asarray(cands, dtype=np.int64)
+_OPEN_CLOSE = np.zeros(0x10000, np.int64)
+_OPEN_CLOSE[[ord(c) for c in _OPENERS]] = 1
+_OPEN_CLOSE[[ord(c) for c in _CLOSERS]] = -1
+
+
+def batch_features(
+    items: list[tuple[str, list[int]]], table: np.ndarray, window: int, buckets: int
+) -> Features:
+    """Features of every candidate ``.`` of every (line, candidates) item, computed over
+    all lines at once (shared by training and inference)."""
+    lens = np.array([len(line) for line, _ in items], np.int64)
+    counts = np.array([len(c) for _, c in items], np.int64)
+    line_start = np.concatenate([[0], np.cumsum(lens + 1)[:-1]])
+    cps = code_points("\n".join(line for line, _ in items))
+    size = len(cps)
+    line_of = np.repeat(np.arange(len(items)), counts)
+    ls = line_start[line_of]
+    le = ls + lens[line_of]
+    pos = np.concatenate([np.asarray(c, np.int64) for _, c in items]) + ls
     n = len(pos)
     ids = char_ids(cps, table)
-    padded = np.concatenate([np.zeros(window, np.int64), ids, np.zeros(window, np.int64)])
-    offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
-    win = padded[pos[:, None] + offsets[None, :] + window]
 
-    keys = np.concatenate([np.zeros(4, np.int64), _class_points(cps), np.zeros(4, np.int64)])
+    def around(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values`` at each candidate + offset, 0 outside the candidate's line."""
+        idx = pos[:, None] + offsets[None, :]
+        inside = (idx >= ls[:, None]) & (idx < le[:, None])
+        return np.where(inside, values[np.clip(idx, 0, max(size - 1, 0))], 0)
+
+    offsets = np.concatenate([np.arange(-window, 0), np.arange(1, window + 1)])
+    win = around(offsets, ids)
+    keys = around(np.arange(-4, 5), _class_points(cps)).astype(np.uint64)  # offsets -4..4
     hashes = np.empty((n, len(NGRAMS)), np.int64)
     for t, grams in enumerate(NGRAMS):
         h = np.full(n, t + 1, np.uint64)
         for o in grams:
-            h = h * _HASH_MUL + keys[pos + o + 4].astype(np.uint64)
+            h = h * _HASH_MUL + keys[:, o + 4]
         hashes[:, t] = (h % np.uint64(buckets)).astype(np.int64)
 
-    prev = np.concatenate([[-1], pos[:-1]])
-    nxt = np.concatenate([pos[1:], [n_chars]])
+    first = np.ones(n, bool)
+    first[1:] = line_of[1:] != line_of[:-1]
+    last = np.ones(n, bool)
+    last[:-1] = line_of[1:] != line_of[:-1]
+    prev = np.where(first, ls - 1, np.concatenate([[0], pos[:-1]]))
+    nxt = np.where(last, le, np.concatenate([pos[1:], [0]]))
     llen = (pos - prev - 1).astype(np.float32)
     rlen = (nxt - pos - 1).astype(np.float32)
-    # quotation and bracket depth at each candidate
-    is_open = np.isin(cps, [ord(c) for c in _OPENERS])
-    is_close = np.isin(cps, [ord(c) for c in _CLOSERS])
-    depth = np.cumsum(is_open.astype(np.int64) - is_close.astype(np.int64))
-    depth_at = depth[pos] if n_chars else np.zeros(n, np.int64)
-    digit = ((cps >= 48) & (cps <= 57)).astype(np.int64)
-    dcum = np.concatenate([[0], np.cumsum(digit)])
-    left_digits = dcum[pos] - dcum[prev + 1]
-    right_digits = dcum[nxt] - dcum[pos + 1]
-    tail = nxt == n_chars
-    rest_empty = tail & (rlen <= 1)
+    # quotation and bracket depth at each candidate, within its line
+    depth = np.concatenate([[0], np.cumsum(_OPEN_CLOSE[np.minimum(cps, 0xFFFF)])])
+    depth_at = depth[pos + 1] - depth[ls]
+    digits = np.concatenate([[0], np.cumsum((cps >= 48) & (cps <= 57))])
+    left_digits = digits[pos] - digits[prev + 1]
+    right_digits = digits[nxt] - digits[np.minimum(pos + 1, nxt)]
     numeric = np.stack(
         [
             np.log1p(llen) / 4,
@@ -215,21 +245,29 @@ def line_features(
             rlen <= 2,
             rlen <= 4,
             rlen <= 7,
-            prev < 0,
-            tail,
-            rest_empty,
-            pos / max(n_chars, 1),
+            first,
+            last,
+            last & (rlen <= 1),
+            (pos - ls) / np.maximum(lens[line_of], 1),
             depth_at > 0,
             left_digits > 0,
             right_digits > 0,
-            np.full(n, np.log1p(n) / 6),
+            np.log1p(counts[line_of]) / 6,
         ],
         axis=1,
     ).astype(np.float32)
-    return LineFeatures(win, hashes, numeric, (prev + 1, pos), (pos + 1, nxt), ids)
+    return Features(win, hashes, numeric, (prev + 1, pos), (pos + 1, nxt), ids, counts, lens)
 
 
 # -- the model ------------------------------------------------------------------------
+
+
+def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` whose rows do not depend on the other rows: OpenBLAS sends a one-row
+    product to another kernel (gemv), so one row is computed as two."""
+    if len(x) == 1:
+        return (np.vstack([x, x]) @ w)[:1]
+    return x @ w
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -240,8 +278,8 @@ class PunctModel:
     """The restoration model: numpy inference of the network ``train/punct_train.py``
     trained (embeddings → dense → bidirectional GRU over the line's candidates → marks).
 
-    Rows are computed independently of the other lines of a batch (the same line gives
-    the same probabilities whatever else is processed with it)."""
+    A line's probabilities do not depend on the other lines of its batch (tested), so a
+    document gets the same marks however a run is cut into shards and batches."""
 
     def __init__(self, arrays: dict[str, np.ndarray]) -> None:
         self.meta = json.loads(str(arrays["meta"]))
@@ -264,7 +302,11 @@ class PunctModel:
                 )
             )
         self.hidden = self.gru[0][1].shape[0]
-        self.w2, self.b2 = f32["out.weight"].T.copy(), f32["out.bias"]
+        # the output layer padded to four columns: OpenBLAS computes a three-column
+        # product differently depending on the number of rows (the fourth is dropped)
+        w2 = f32["out.weight"].T
+        self.w2 = np.hstack([w2, np.zeros((len(w2), 1), np.float32)])
+        self.b2 = f32["out.bias"]
 
     @classmethod
     @cache
@@ -274,71 +316,86 @@ class PunctModel:
         with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
             return cls({k: data[k] for k in data.files})
 
-    def features(self, line: str, cands: list[int]) -> LineFeatures:
-        return line_features(line, cands, self.table, self.window, self.buckets)
+    def features(self, items: list[tuple[str, list[int]]]) -> Features:
+        return batch_features(items, self.table, self.window, self.buckets)
 
-    def _inputs(self, feats: LineFeatures) -> np.ndarray:
-        """The dense layer's input for each candidate of one line."""
+    def _inputs(self, feats: Features) -> np.ndarray:
+        """The dense layer's input for each candidate."""
         n = len(feats.window)
         bag = self.bag_emb[feats.ids]
-        cum = np.vstack([np.zeros((1, bag.shape[1]), np.float32), np.cumsum(bag, axis=0)])
-
-        def seg_mean(bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-            start, end = bounds
-            total = cum[end] - cum[start]
-            return total / np.maximum(end - start, 1)[:, None].astype(np.float32)
-
-        return np.hstack(
-            [
-                self.emb[feats.window].reshape(n, -1),
-                self.hash_emb[feats.hashes].reshape(n, -1),
-                feats.numeric,
-                seg_mean(feats.left),
-                seg_mean(feats.right),
-            ]
+        # running sums of the bag embeddings, each line on its own (a running sum over the
+        # batch would make a line's values depend on the lines before it): for the line
+        # starting at s, row s + k holds the sum of its first k characters
+        cum = np.zeros((len(bag) + 1, bag.shape[1]), np.float32)
+        begin = 0
+        for length in feats.lengths:
+            np.cumsum(bag[begin : begin + length], axis=0, out=cum[begin + 1 : begin + length + 1])
+            begin += length + 1
+        dims = (
+            len(feats.window[0]) * self.emb.shape[1],
+            feats.hashes.shape[1] * self.hash_emb.shape[1],
         )
+        x = np.empty((n, dims[0] + dims[1] + feats.numeric.shape[1] + 2 * bag.shape[1]), np.float32)
+        x[:, : dims[0]] = self.emb[feats.window].reshape(n, -1)
+        col = dims[0]
+        x[:, col : col + dims[1]] = self.hash_emb[feats.hashes].reshape(n, -1)
+        col += dims[1]
+        x[:, col : col + feats.numeric.shape[1]] = feats.numeric
+        col += feats.numeric.shape[1]
+        for start, end in (feats.left, feats.right):
+            width = np.maximum(end - start, 1)[:, None].astype(np.float32)
+            x[:, col : col + bag.shape[1]] = (cum[end] - cum[start]) / width
+            col += bag.shape[1]
+        return x
 
     def predict(self, items: list[tuple[str, list[int]]]) -> list[np.ndarray]:
         """Probabilities of 。，、 for each candidate of each (line, candidates) item."""
-        if not items:
-            return []
-        dense = []
-        for line, cands in items:
-            x = self._inputs(self.features(line, cands))
-            dense.append(np.maximum(x @ self.w1 + self.b1, 0.0))
-        lengths = np.array([len(d) for d in dense])
+        items = [(line, c) for line, c in items]
+        if not items or not any(c for _, c in items):
+            return [np.zeros((len(c), 3), np.float32) for _, c in items]
+        with threadpool_limits(1, user_api="blas"):  # small products: threads only cost
+            return self._predict(items)
+
+    def _predict(self, items: list[tuple[str, list[int]]]) -> list[np.ndarray]:
+        feats = self.features(items)
+        counts = feats.counts
+        dense = np.maximum(_mm(self._inputs(feats), self.w1) + self.b1, 0.0)
         h = self.hidden
-        states = [np.zeros((n, 2 * h), np.float32) for n in lengths]
+        states = np.zeros((len(dense), 2 * h), np.float32)
+        line_of = np.repeat(np.arange(len(counts)), counts)
+        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        step = np.arange(len(dense)) - first[line_of]
+        # lines of similar length run their recurrence together (little padding)
+        group_of = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
         for direction, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.gru):
-            # inputs of every step at once; then the recurrence, all lines together,
-            # each line aligned at its own first (forward) or last (backward) candidate
-            gates_x = [d @ w_ih + b_ih for d in dense]
-            if direction:
-                gates_x = [g[::-1] for g in gates_x]
-            steps = int(lengths.max())
-            padded = np.zeros((len(dense), steps, 3 * h), np.float32)
-            for i, g in enumerate(gates_x):
-                padded[i, : len(g)] = g
-            state = np.zeros((len(dense), h), np.float32)
-            out = np.zeros((len(dense), steps, h), np.float32)
-            for t in range(steps):
-                gx = padded[:, t]
-                gh = state @ w_hh + b_hh
-                r = _sigmoid(gx[:, :h] + gh[:, :h])
-                z = _sigmoid(gx[:, h : 2 * h] + gh[:, h : 2 * h])
-                cand = np.tanh(gx[:, 2 * h :] + r * gh[:, 2 * h :])
-                state = (1.0 - z) * cand + z * state
-                out[:, t] = state
-            for i, n in enumerate(lengths):
-                seq = out[i, :n]
-                states[i][:, direction * h : (direction + 1) * h] = seq[::-1] if direction else seq
-        probs = []
-        for d, s in zip(dense, states, strict=True):
-            logits = np.hstack([s, d]) @ self.w2 + self.b2
-            logits -= logits.max(axis=1, keepdims=True)
-            e = np.exp(logits)
-            probs.append(e / e.sum(axis=1, keepdims=True))
-        return probs
+            gates_x = _mm(dense, w_ih) + b_ih
+            t_of = counts[line_of] - 1 - step if direction else step
+            for group in np.unique(group_of[counts > 0]):
+                lines = np.flatnonzero((group_of == group) & (counts > 0))
+                row = np.full(len(counts), -1)
+                row[lines] = np.arange(len(lines))
+                member = row[line_of] >= 0
+                r_of, t_sel = row[line_of][member], t_of[member]
+                steps = int(counts[lines].max())
+                padded = np.zeros((len(lines), steps, 3 * h), np.float32)
+                padded[r_of, t_sel] = gates_x[member]
+                out = np.empty((len(lines), steps, h), np.float32)
+                state = np.zeros((len(lines), h), np.float32)
+                for t in range(steps):
+                    gx = padded[:, t]
+                    gh = _mm(state, w_hh) + b_hh
+                    rz = _sigmoid(gx[:, : 2 * h] + gh[:, : 2 * h])
+                    cand = np.tanh(gx[:, 2 * h :] + rz[:, :h] * gh[:, 2 * h :])
+                    z = rz[:, h:]
+                    state = cand + z * (state - cand)
+                    out[:, t] = state
+                states[member, direction * h : (direction + 1) * h] = out[r_of, t_sel]
+        two_h = 2 * h
+        logits = (_mm(states, self.w2[:two_h]) + _mm(dense, self.w2[two_h:]))[:, :3] + self.b2
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        probs = e / e.sum(axis=1, keepdims=True)
+        return np.split(probs, np.cumsum(counts)[:-1])
 
 
 @dataclass(frozen=True)
@@ -356,24 +413,81 @@ class Decision:
         return top[0] - top[1] < CLOSE_MARGIN
 
 
+@dataclass
+class Restored:
+    """What the model decided for the candidates of one line."""
+
+    line: int
+    offsets: list[int]
+    probs: np.ndarray  # (n, 3): 。，、
+
+    @property
+    def marks(self) -> np.ndarray:
+        return self.probs.argmax(axis=1)
+
+    @property
+    def close(self) -> np.ndarray:
+        top = np.sort(self.probs, axis=1)
+        return top[:, -1] - top[:, -2] < CLOSE_MARGIN
+
+    def decisions(self) -> list[Decision]:
+        return [
+            Decision(self.line, o, MARKS[k], tuple(round(float(x), 4) for x in row))
+            for o, k, row in zip(self.offsets, self.marks, self.probs, strict=True)
+        ]
+
+
+_MARK_POINTS = np.array([ord(m) for m in MARKS], np.uint32)
+
+
 def restore_lines(
-    lines: list[str], indices: list[int], model: PunctModel | None = None
-) -> list[Decision]:
-    """Restore the collapsed ``.`` of ``lines[i]`` for each ``i`` in ``indices``, in place;
-    the decisions made, in text order."""
+    lines: list[str],
+    collapsed: dict[int, list[int] | None] | list[int],
+    model: PunctModel | None = None,
+) -> list[Restored]:
+    """Restore the collapsed ``.`` of the given lines of ``lines`` in place (a mapping of
+    line index to the offsets the normalizer found, or just line indices); what was
+    decided for each line, in text order."""
     model = model or PunctModel.load()
-    items = [(i, candidates(lines[i])) for i in indices]
+    if not isinstance(collapsed, dict):
+        collapsed = dict.fromkeys(collapsed)
+    items = [(i, candidates(lines[i], base)) for i, base in sorted(collapsed.items())]
     items = [(i, c) for i, c in items if c]
     probs = model.predict([(lines[i], c) for i, c in items])
-    decisions = []
+    out = []
     for (i, cands), p in zip(items, probs, strict=True):
-        chars = list(lines[i])
-        best = p.argmax(axis=1)
-        for offset, k, row in zip(cands, best, p, strict=True):
-            chars[offset] = MARKS[k]
-            decisions.append(Decision(i, offset, MARKS[k], tuple(round(float(x), 4) for x in row)))
-        lines[i] = "".join(chars)
-    return decisions
+        result = Restored(i, cands, p)
+        points = np.frombuffer(lines[i].encode("utf-32-le", "surrogatepass"), np.uint32).copy()
+        points[cands] = _MARK_POINTS[result.marks]
+        lines[i] = points.tobytes().decode("utf-32-le", "surrogatepass")
+        out.append(result)
+    return out
+
+
+def _checked(lines: list[str], collapsed: dict[int, list[int]]) -> dict[int, list[int] | None]:
+    """The normalizer's offsets per line, or None where the conversion to Simplified moved
+    them (the candidates are then found again)."""
+    out: dict[int, list[int] | None] = {}
+    for i, base in collapsed.items():
+        line = lines[i]
+        out[i] = base if all(p < len(line) and line[p] == "." for p in base) else None
+    return out
+
+
+def restore_text(
+    text: str, collapsed: dict[int, list[int]], model: PunctModel | None = None
+) -> tuple[str, list[Decision]]:
+    """``text`` with the collapsed lines the normalizer found restored, and each decision."""
+    if not collapsed:
+        return text, []
+    lines = text.split("\n")
+    restored = restore_lines(lines, _checked(lines, collapsed), model)
+    return "\n".join(lines), [d for r in restored for d in r.decisions()]
+
+
+def punct_confidence(close: int, marks: int) -> float:
+    """The share of restored marks that were not close calls."""
+    return round(1.0 - close / marks, 3) if marks else 1.0
 
 
 class PunctuationRestorer(Step):
@@ -398,26 +512,28 @@ class PunctuationRestorer(Step):
         model = self._model or PunctModel.load()
         split = [d.text.split("\n") for d in todo]
         # every collapsed line of the batch through the model at once
-        jobs = [(k, i) for k, d in enumerate(todo) for i in d.collapsed_lines]
+        jobs = [(k, i) for k, d in enumerate(todo) for i in sorted(d.collapsed_lines)]
         flat = [split[k][i] for k, i in jobs]
-        decisions = restore_lines(flat, list(range(len(flat))), model)
-        per_doc: dict[int, list[Decision]] = {}
-        for dec in decisions:
-            per_doc.setdefault(jobs[dec.line][0], []).append(dec)
+        offsets = {j: todo[k].collapsed_lines[i] for j, (k, i) in enumerate(jobs)}
+        per_doc: dict[int, list[Restored]] = {}
+        for result in restore_lines(flat, _checked(flat, offsets), model):
+            per_doc.setdefault(jobs[result.line][0], []).append(result)
         for (k, i), line in zip(jobs, flat, strict=True):
             split[k][i] = line
         for k, doc in enumerate(todo):
             made = per_doc.get(k, [])
-            doc.collapsed_lines = []
+            doc.collapsed_lines = {}
             if not made:
                 continue
+            marks = np.bincount(np.concatenate([r.marks for r in made]), minlength=3)
+            n = int(marks.sum())
+            close = int(sum(int(r.close.sum()) for r in made))
             doc.text = "\n".join(split[k])
             doc.punctuation = PUNCT_RESTORED
-            doc.punct_restored = len(made)
-            close = sum(dec.close for dec in made)
-            doc.punct_confidence = round(1.0 - close / len(made), 3)
+            doc.punct_restored = n
+            doc.punct_confidence = punct_confidence(close, n)
             self.count("documents_restored")
-            self.count("marks_restored", len(made))
+            self.count("marks_restored", n)
             self.count("close_calls", close)
-            for mark, name in zip(MARKS, ("full_stop", "comma", "enumeration_comma"), strict=True):
-                self.count(f"marks.{name}", sum(dec.mark == mark for dec in made))
+            for count, name in zip(marks, ("full_stop", "comma", "enumeration_comma"), strict=True):
+                self.count(f"marks.{name}", int(count))

@@ -138,7 +138,7 @@ def normalize_punctuation(text: str) -> str:
     return _normalize_punctuation(text)[0]
 
 
-def _line_spans(text: str, lines: list[int]) -> list[tuple[int, int]]:
+def _line_spans(text: str, lines: dict[int, list[int]]) -> list[tuple[int, int]]:
     """The (start, end) offsets of the given lines of ``text``."""
     wanted = set(lines)
     out, start = [], 0
@@ -160,9 +160,9 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _normalize_punctuation(text: str) -> tuple[str, list[int]]:
+def _normalize_punctuation(text: str) -> tuple[str, dict[int, list[int]]]:
     if not HAN_RE.search(text):
-        return text, []
+        return text, {}
     # Every substitution below is one character for one, so span offsets stay valid.
     spans = protected_spans(text)
     for _ in range(4 if "(" in text else 0):  # nested pairs convert inside out: "((们))"
@@ -172,7 +172,7 @@ def _normalize_punctuation(text: str) -> tuple[str, list[int]]:
         text = converted
     if "(" in text or ")" in text:
         text = _sub_outside(_LONE_PAREN_RE, text, _lone_paren, spans)
-    collapsed: list[int] = []
+    collapsed: dict[int, list[int]] = {}
     if "." in text:
         collapsed = collapsed_lines(text, spans)
         # a collapsed line keeps its dots: the ``.`` pass skips it as a protected span
@@ -193,9 +193,10 @@ def normalize_text(raw: str) -> str:
     return normalize_lines(raw)[0]
 
 
-def normalize_lines(raw: str) -> tuple[str, list[int]]:
-    """The normalized form of ``raw`` and the indices of its lines whose 。，、 were all
-    written as ``.`` (their dots are left for the punctuation step).
+def normalize_lines(raw: str) -> tuple[str, dict[int, list[int]]]:
+    """The normalized form of ``raw`` and the lines whose 。，、 were all written as ``.``
+    (line index → offsets of its dots after Han; the dots are left for the punctuation
+    step).
 
     Newlines become ``\\n``; text is NFC; zero-width and control characters and private-use
     icon glyphs are deleted; every kind of space becomes one ASCII space; full-width letters
