@@ -270,6 +270,13 @@ def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return x @ w
 
 
+def _bmm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x[d] @ w[d]`` for both directions d, each a product of its own (see _mm)."""
+    if x.shape[1] == 1:
+        return np.stack([_mm(x[0], w[0]), _mm(x[1], w[1])])
+    return np.matmul(x, w)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)
 
@@ -365,31 +372,34 @@ class PunctModel:
         line_of = np.repeat(np.arange(len(counts)), counts)
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
         step = np.arange(len(dense)) - first[line_of]
-        # lines of similar length run their recurrence together (little padding)
+        # both directions step together; lines of similar length run their recurrence
+        # together (little padding); each direction's product is its own (see _mm)
+        gates_x = [_mm(dense, w_ih) + b_ih for w_ih, _, b_ih, _ in self.gru]
+        t_of = (step, counts[line_of] - 1 - step)
+        w_hh = np.stack([g[1] for g in self.gru])
+        b_hh = np.stack([g[3] for g in self.gru])[:, None, :]
         group_of = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
-        for direction, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.gru):
-            gates_x = _mm(dense, w_ih) + b_ih
-            t_of = counts[line_of] - 1 - step if direction else step
-            for group in np.unique(group_of[counts > 0]):
-                lines = np.flatnonzero((group_of == group) & (counts > 0))
-                row = np.full(len(counts), -1)
-                row[lines] = np.arange(len(lines))
-                member = row[line_of] >= 0
-                r_of, t_sel = row[line_of][member], t_of[member]
-                steps = int(counts[lines].max())
-                padded = np.zeros((len(lines), steps, 3 * h), np.float32)
-                padded[r_of, t_sel] = gates_x[member]
-                out = np.empty((len(lines), steps, h), np.float32)
-                state = np.zeros((len(lines), h), np.float32)
-                for t in range(steps):
-                    gx = padded[:, t]
-                    gh = _mm(state, w_hh) + b_hh
-                    rz = _sigmoid(gx[:, : 2 * h] + gh[:, : 2 * h])
-                    cand = np.tanh(gx[:, 2 * h :] + rz[:, :h] * gh[:, 2 * h :])
-                    z = rz[:, h:]
-                    state = cand + z * (state - cand)
-                    out[:, t] = state
-                states[member, direction * h : (direction + 1) * h] = out[r_of, t_sel]
+        for group in np.unique(group_of[counts > 0]):
+            lines = np.flatnonzero((group_of == group) & (counts > 0))
+            row = np.full(len(counts), -1)
+            row[lines] = np.arange(len(lines))
+            member = row[line_of] >= 0
+            r_of = row[line_of][member]
+            steps = int(counts[lines].max())
+            padded = np.zeros((steps, 2, len(lines), 3 * h), np.float32)
+            for d in (0, 1):
+                padded[t_of[d][member], d, r_of] = gates_x[d][member]
+            out = np.empty((steps, 2, len(lines), h), np.float32)
+            state = np.zeros((2, len(lines), h), np.float32)
+            for t in range(steps):
+                gx = padded[t]
+                gh = _bmm(state, w_hh) + b_hh
+                rz = _sigmoid(gx[..., : 2 * h] + gh[..., : 2 * h])
+                cand = np.tanh(gx[..., 2 * h :] + rz[..., :h] * gh[..., 2 * h :])
+                state = cand + rz[..., h:] * (state - cand)
+                out[t] = state
+            for d in (0, 1):
+                states[member, d * h : (d + 1) * h] = out[t_of[d][member], d, r_of]
         two_h = 2 * h
         logits = (_mm(states, self.w2[:two_h]) + _mm(dense, self.w2[two_h:]))[:, :3] + self.b2
         logits -= logits.max(axis=1, keepdims=True)
