@@ -142,6 +142,60 @@ def test_a_line_gets_the_same_marks_alone_or_in_a_batch():
         assert np.array_equal(alone, probs)
 
 
+def _seed_000_item() -> tuple[str, list[int]]:
+    text, collapsed = normalize_lines(seed_text("000"))
+    line = to_simplified(text).split("\n")[next(iter(collapsed))]
+    return line, candidates(line)
+
+
+def test_a_long_line_gets_the_same_probabilities_alone_or_beside_its_copies():
+    """Seed 000's line (229 candidates) alone, beside a copy of itself (the same length
+    group of the recurrence) and beside other lines: the same probabilities, bit for bit."""
+    model = PunctModel.load()
+    item = _seed_000_item()
+    other = "今天天气很好.我们去公园散步.看到很多人在锻炼"
+    alone = model.predict([item])[0]
+    for batch in ([item, item], [item, (other, candidates(other)), item]):
+        for probs in model.predict(batch)[:: len(batch) - 1]:
+            assert np.array_equal(probs, alone)
+
+
+class _CountingModel(PunctModel):
+    """The packaged model, recording the lines it computes."""
+
+    def __init__(self) -> None:
+        self.__dict__.update(PunctModel.load().__dict__)
+        self.computed: list[str] = []
+
+    def _predict(self, items):
+        self.computed += [line for line, _ in items]
+        return super()._predict(items)
+
+
+def test_copies_of_a_collapsed_document_are_computed_once():
+    """Reposted collapsed text (the benchmark corpus is such copies): each distinct line
+    goes through the network once per batch, and every copy gets the same marks."""
+    model = _CountingModel()
+    step = PunctuationRestorer(model)
+    docs = [
+        Document.from_text(seed_text(p), f"{k}/{p}.txt") for k in range(4) for p in ("000", "001")
+    ]
+    for s in (TextNormalizer(), ScriptConverter()):
+        s.run(docs)
+    step.run(docs)
+    assert len(model.computed) == 1
+    restored = [d for d in docs if d.punct_restored]
+    assert len(restored) == 4 and len({(d.text, d.punct_confidence) for d in restored}) == 1
+    assert restored[0].text == _restored_alone(seed_text("000"))
+
+
+def _restored_alone(raw: str) -> str:
+    doc = Document.from_text(raw, "000.txt")
+    for s in (TextNormalizer(), ScriptConverter(), PunctuationRestorer()):
+        s.run([doc])
+    return doc.text
+
+
 def test_restoration_beats_the_floor_on_real_text():
     """Seeds 001-004 and the dev pages' gold, every 。，、 collapsed to '.', restored
     through the runtime's own path (not trained on)."""

@@ -271,10 +271,10 @@ def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _bmm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x[d] @ w[d]`` for both directions d, each a product of its own (see _mm)."""
-    if x.shape[1] == 1:
-        return np.stack([_mm(x[0], w[0]), _mm(x[1], w[1])])
-    return np.matmul(x, w)
+    """``x[d] @ w[d]`` for both directions d, each a product of its own (see _mm): a
+    stacked ``np.matmul`` sums in another order than the one-line case, so a line's
+    recurrence would depend on how many lines share its length group."""
+    return np.stack([_mm(x[0], w[0]), _mm(x[1], w[1])])
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -356,12 +356,22 @@ class PunctModel:
         return x
 
     def predict(self, items: list[tuple[str, list[int]]]) -> list[np.ndarray]:
-        """Probabilities of 。，、 for each candidate of each (line, candidates) item."""
-        items = [(line, c) for line, c in items]
+        """Probabilities of 。，、 for each candidate of each (line, candidates) item.
+
+        Identical items are computed once: a line's probabilities do not depend on the
+        other lines of its batch, and collapsed text is often copied (reposts, mirrors,
+        the same page under two addresses)."""
+        items = [(line, list(c)) for line, c in items]
         if not items or not any(c for _, c in items):
             return [np.zeros((len(c), 3), np.float32) for _, c in items]
+        first: dict[tuple[str, tuple[int, ...]], int] = {}
+        slot = [first.setdefault((line, tuple(c)), len(first)) for line, c in items]
+        unique = [(line, list(c)) for line, c in first]
         with threadpool_limits(1, user_api="blas"):  # small products: threads only cost
-            return self._predict(items)
+            probs = self._predict(unique)
+        if len(unique) == len(items):
+            return probs
+        return [probs[k].copy() for k in slot]
 
     def _predict(self, items: list[tuple[str, list[int]]]) -> list[np.ndarray]:
         feats = self.features(items)
