@@ -271,10 +271,12 @@ def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _bmm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x[d] @ w[d]`` for both directions d, each a product of its own (see _mm): a
-    stacked ``np.matmul`` sums in another order than the one-line case, so a line's
-    recurrence would depend on how many lines share its length group."""
-    return np.stack([_mm(x[0], w[0]), _mm(x[1], w[1])])
+    """``x[d] @ w[d]`` for both directions d in one stacked product; one line is
+    computed as two (see _mm), through the same stacked product as a group of lines, so
+    that its recurrence does not depend on how many lines share its length group."""
+    if x.shape[1] == 1:
+        return np.matmul(np.concatenate([x, x], axis=1), w)[:, :1]
+    return np.matmul(x, w)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
