@@ -20,6 +20,12 @@ GitHub repositories (path @ commit), or given to the project:
 | ``cmrc`` | encyclopedia (Wikipedia) | ``ymcui/cmrc2018`` ``data/cmrc2018_{dev,trial}.json`` @ c0eb1b6 | train |
 | ``med`` | Q&A (medical questions and answers) | ``Toyhom/Chinese-medical-dialogue-data`` ``Data_数据/IM_内科/内科.txt`` @ 26724a4 | train |
 | ``med_qa`` | Q&A (same site, another file) | same repository, ``样例_内科5000-6000.csv`` | held out (500 sampled, titles seen in training dropped) |
+| ``chid`` | web articles (news, self-media, essays, 2019-2020) | ``CLUEbenchmark/FewCLUE`` ``datasets/chid/{unlabeled,test,test_public,train_few_all,dev_few_all}.json`` @ 62a02c6 (``#idiom#`` filled with the answer, or the first candidate where there is none) | train |
+| ``c3`` | exam reading texts: stories, essays, news, dialogues | ``nlpdata/c3`` ``data/c3-{m,d}-{train,dev,test}.json`` @ 1f41682 (each document once) | train |
+| ``drcd`` | encyclopedia (Wikipedia, Traditional: read as Simplified like every input) | ``DRCKnowledgeTeam/DRCD`` ``DRCD_{dev,test}.json`` @ b944790 | train |
+| ``boson`` | web news (BosonNLP NER corpus) | ``GentleCP/Datasets`` ``NLP/NER/boson/origindata.txt`` @ 189e971 (entity markup ``{{type:text}}`` removed) | train |
+| ``car`` | forum comments (car owners, CCF BDCI 2018) | ``OYE93/Chinese-NLP-Corpus`` ``Classification/BDCI_Car_2018/{train_2,test_public_2}.csv`` @ e9bb5b5 | train |
+| ``msra`` | news (People's Daily, MSRA NER corpus) | ``SophonPlus/ChineseNlpCorpus`` ``datasets/dh_msra/dh_msra.zip`` @ a0b781d (one sentence per block; consecutive sentences, put back in reading order, grouped 2-8 to a paragraph) | train |
 
 The held-out part mixes genres (web, news, reviews, Q&A) and is document-disjoint from
 the training part; ``cec`` and ``hotel`` are also source-disjoint. Samples are drawn with
@@ -33,6 +39,7 @@ import csv
 import io
 import json
 import random
+import re
 import zipfile
 from pathlib import Path
 
@@ -107,7 +114,60 @@ def build(src: Path) -> list[dict]:
     qa = [f"{r['title']}{r['ask']}\n{r['answer']}" for r in rows if r["title"]]
     qa = [q for q in qa if q.split("\n", 1)[0][:20] not in seen]
     add("med_qa", "qa", _sample(qa, 500, "medqa"), "heldout")
+
+    add("chid", "web", _chid(src))
+    add("msra", "news", _msra(src))
+    c3 = []
+    for name in ("m-train", "m-dev", "m-test", "d-train", "d-dev", "d-test"):
+        c3 += ["\n".join(d[0]) for d in json.loads((src / f"c3-{name}.json").read_text("utf-8"))]
+    add("c3", "mixed", list(dict.fromkeys(c3)))
+    drcd = []
+    for name in ("dev", "test"):
+        data = json.loads((src / f"DRCD_{name}.json").read_text("utf-8"))["data"]
+        drcd += [p["context"] for a in data for p in a["paragraphs"]]
+    add("drcd", "wiki", list(dict.fromkeys(drcd)))
+    boson = (src / "boson_origindata.txt").read_text("utf-8").splitlines()
+    add("boson", "news", [re.sub(r"\{\{[a-z_]+:\s*([^}]*)\}\}", r"\1", t) for t in boson])
+    car = []
+    for name in ("bdci_car_train_2.csv", "bdci_car_test_public_2.csv"):
+        car += [r["content"] for r in _csv_rows((src / name).read_text("utf-8"))]
+    add("car", "forum", list(dict.fromkeys(car)))
     return docs
+
+
+def _chid(src: Path) -> list[str]:
+    """FewCLUE's ChID passages with the blank filled: the answer where the file has one,
+    else the first candidate (an idiom either way); a truncated end ("...") dropped."""
+    texts = []
+    for name in ("train_few_all", "dev_few_all", "test_public", "test", "unlabeled"):
+        for line in (src / f"chid_{name}.json").open(encoding="utf-8"):
+            d = json.loads(line)
+            answer = d.get("answer")
+            idiom = d["candidates"][answer if isinstance(answer, int) and answer >= 0 else 0]
+            text = d["content"].replace("#idiom#", idiom).strip()
+            texts.append(text.removesuffix("...").removesuffix("…").strip())
+    return list(dict.fromkeys(texts))
+
+
+def _msra(src: Path) -> list[str]:
+    """MSRA NER's sentences (one character per line, a blank line between sentences;
+    the file lists an article's sentences last to first), regrouped into paragraphs of
+    2-8 consecutive sentences."""
+    with zipfile.ZipFile(src / "dh_msra.zip") as z:
+        raw = z.read("dh_msra.txt").decode("utf-8")
+    sentences = []
+    for block in raw.split("\n\n"):
+        chars = [ln.split("\t")[0] for ln in block.split("\n") if ln.strip()]
+        if chars:
+            sentences.append("".join(chars))
+    sentences.reverse()
+    rng = random.Random("msra")
+    out, i = [], 0
+    while i < len(sentences):
+        k = rng.randint(2, 8)
+        out.append("".join(sentences[i : i + k]))
+        i += k
+    return out
 
 
 def main() -> None:
