@@ -35,6 +35,7 @@ import numpy as np
 import pyarrow as pa
 
 from zhclean.dedup.minhash import MinHashConfig, signed
+from zhclean.dedup.step import entries_table
 
 
 @dataclass
@@ -100,41 +101,11 @@ class Entries:
 
     # -- as Parquet rows --------------------------------------------------------------------
 
-    @staticmethod
-    def schema(config: MinHashConfig) -> pa.Schema:
-        return pa.schema(
-            [
-                pa.field("doc_id", pa.string(), nullable=False),
-                pa.field("first_run", pa.string(), nullable=False),
-                pa.field("duplicate_of", pa.string()),
-                pa.field("dup_similarity", pa.float64()),
-                pa.field("signature", pa.binary(4 * config.num_perm), nullable=False),
-                pa.field("bands", pa.list_(pa.int64(), config.bands), nullable=False),
-            ],
-            metadata={b"zhclean.minhash": config.key.encode()},
-        )
-
     def to_table(self, config: MinHashConfig) -> pa.Table:
-        n = len(self)
-        sig_bytes = np.ascontiguousarray(self.sigs, "<u4").tobytes()
-        width = 4 * config.num_perm
-        signature = pa.FixedSizeBinaryArray.from_buffers(
-            pa.binary(width), n, [None, pa.py_buffer(sig_bytes)]
-        )
-        bands = pa.FixedSizeListArray.from_arrays(
-            pa.array(np.ascontiguousarray(self.bands, np.int64).ravel()), config.bands
-        )
-        return pa.Table.from_arrays(
-            [
-                pa.array(self.doc_id, pa.string()),
-                pa.array(self.first_run, pa.string()),
-                pa.array(self.duplicate_of, pa.string()),
-                pa.array(self.similarity, pa.float64()),
-                signature,
-                bands,
-            ],
-            schema=Entries.schema(config),
-        )
+        return entries_table(
+            self.doc_id, self.first_run, self.duplicate_of, self.similarity,
+            self.sigs, self.bands, config,
+        )  # fmt: skip
 
     @classmethod
     def from_table(cls, table: pa.Table, config: MinHashConfig) -> Entries:
