@@ -5,7 +5,7 @@ reduced to its letters, digits and ideographs: two sites' furniture, line breaks
 and punctuation neither hide a reprint nor make one. The set of its character
 ``shingle``-grams is summarized by a MinHash signature (rensa's R-MinHash, a Rust
 library: no hashing is written here), and the signature is cut into ``bands`` of
-``rows`` values; a band's key is the BLAKE2b digest of its values. Two documents are
+``rows`` values; a band's key is its values folded into 64 bits. Two documents are
 candidates when one band key is equal, and copies when their estimated Jaccard
 similarity reaches ``threshold``.
 
@@ -16,7 +16,6 @@ depends on all of them and on the library's algorithm version: the index records
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -129,20 +128,21 @@ def signed(sigs: np.ndarray) -> np.ndarray:
 
 
 def band_keys(sigs: np.ndarray, config: MinHashConfig = DEFAULT_CONFIG) -> np.ndarray:
-    """``(n, bands)`` int64 keys: BLAKE2b-64 of each band's ``rows`` values (little endian).
+    """``(n, bands)`` int64 keys: each band's ``rows`` values folded into 64 bits.
 
-    Keys of different bands are never compared, so the band's number is not hashed in.
+    The values are already the library's hashes, uniform and independent, so pairs of
+    them are joined into 64-bit words and the words XORed: equal bands give equal keys,
+    and unequal bands collide with probability 2**-64 (a collision only adds a candidate,
+    which the similarity check then rejects). Keys of different bands are never compared.
     """
     n = sigs.shape[0]
-    used = np.ascontiguousarray(sigs[:, : config.bands * config.rows], dtype="<u4")
-    chunks = used.reshape(n * config.bands, config.rows)
-    width = 4 * config.rows
-    raw = chunks.tobytes()
-    digests = b"".join(
-        hashlib.blake2b(raw[i : i + width], digest_size=8).digest()
-        for i in range(0, len(raw), width)
+    width = config.rows + config.rows % 2
+    used = np.zeros((n, config.bands, width), np.uint64)
+    used[:, :, : config.rows] = sigs[:, : config.bands * config.rows].reshape(
+        n, config.bands, config.rows
     )
-    return np.frombuffer(digests, "<i8").reshape(n, config.bands).copy()
+    words = (used[:, :, 0::2] << np.uint64(32)) | used[:, :, 1::2]
+    return np.bitwise_xor.reduce(words, axis=2).view(np.int64)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float | np.ndarray:
