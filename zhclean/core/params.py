@@ -13,6 +13,9 @@ from typing import Any
 
 # The --tokenizer choices: jieba-rs giving the reference's tokens, and the reference.
 TOKENIZERS = ("fast", "jieba")
+# The --dedup choices: near-duplicates marked (published, duplicate_of set), dropped
+# (not published, listed in the duplicates dataset), or not looked for.
+DEDUP_MODES = ("mark", "drop", "off")
 
 
 def _param(default: Any, help: str, flag: str | None = None, flow: bool = True) -> Any:
@@ -71,6 +74,12 @@ class RunParams:
         "fast: jieba-rs with the reference's tokens (see the README); jieba: the reference, "
         "Python jieba itself (default: fast)",
     )
+    dedup: str = _param(
+        "mark",
+        "near-duplicate documents: mark (publish every copy, duplicate_of names its "
+        "representative), drop (publish only representatives; copies go to the duplicates "
+        "dataset) or off; changing it needs --full-refresh (default: mark)",
+    )
 
     def problems(self) -> list[str]:
         """Every parameter value that cannot work, as one-line messages."""
@@ -93,6 +102,8 @@ class RunParams:
             out.append("--dask-address must be a scheduler address such as tcp://host:8786")
         if self.tokenizer not in TOKENIZERS:
             out.append(f"--tokenizer must be one of {', '.join(TOKENIZERS)}")
+        if self.dedup not in DEDUP_MODES:
+            out.append(f"--dedup must be one of {', '.join(DEDUP_MODES)}")
         return out
 
     @property

@@ -112,6 +112,7 @@ def etl(
     batch_docs: int = D.batch_docs,
     max_doc_mb: float = D.max_doc_mb,
     tokenizer: str = D.tokenizer,
+    dedup: str = D.dedup,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 
