@@ -12,6 +12,7 @@ from pathlib import Path
 
 from zhclean.core.location import is_remote, remote_fs
 from zhclean.core.params import RunParams
+from zhclean.run.dedup_publish import check_dedup
 from zhclean.run.errors import UsageError
 from zhclean.run.lock import output_lock
 from zhclean.run.store import Store, open_store
@@ -114,6 +115,7 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
         store.check_versions(params.full_refresh)
+        check_dedup(store.current_manifest(), params)
         interrupted = store.unfinished_runs()
         leftovers = store.cleanup()
         run = Run(

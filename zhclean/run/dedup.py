@@ -149,7 +149,7 @@ class Update:
     entries: Entries
     changed: dict[str, tuple[str | None, float | None]] = field(default_factory=dict)
     new_copies: int = 0  # this run's documents that are copies
-    handovers: int = 0  # representatives whose role passed to another document
+    handovers: int = 0  # representatives that left while they had copies
 
     def counts(self) -> dict[str, int]:
         """Clusters (representatives with at least one copy) and copies, over the index."""
@@ -176,9 +176,10 @@ def update_index(
     refresh, or a document processed again) keeps the run that first published it.
     With ``full_refresh``, every document is linked again (the index only lends its order).
     """
+    removed = set(removed)
     first_seen = dict(zip(index.doc_id, index.first_run, strict=True))
     new.first_run = [first_seen.get(d, r) for d, r in zip(new.doc_id, new.first_run, strict=True)]
-    gone = set(removed) | set(new.doc_id)
+    gone = removed | set(new.doc_id)
     if full_refresh:
         gone |= set(index.doc_id)
     was_rep = {d for d in index.duplicate_of if d is not None}
@@ -200,7 +201,8 @@ def update_index(
             update.changed[doc_id] = (dup, sim)
         if doc_id in new_ids and dup is not None:
             update.new_copies += 1
-    update.handovers = len({index.duplicate_of[i] for i in reopened})
+    # representatives that left (not the same document signed again) while they had copies
+    update.handovers = len((removed & was_rep) - new_ids)
     return update
 
 

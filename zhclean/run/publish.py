@@ -8,7 +8,7 @@ file and the report are written under this run's id, replacing any earlier attem
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,12 @@ from typing import Any
 from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
 from zhclean.run.context import Run
+from zhclean.run.dedup_publish import STAGED as DEDUP_STAGED
+from zhclean.run.dedup_publish import DedupOutcome, Reduce, carry_index
 from zhclean.run.faults import crash_point
 from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
-from zhclean.run.report import Decision, build_report, decide, tally_run
+from zhclean.run.report import Decision, build_report, decide, plural, tally_run
 from zhclean.run.shard import ShardResult
 from zhclean.run.store import DATASETS, Manifest, open_store
 from zhclean.validation.dataset import check_snapshot
@@ -43,14 +45,25 @@ def publish_run(
     decision = decide(tally, run.params.max_quarantine_fraction, run.params.full_refresh)
     dataset_checks: list[dict[str, Any]] = []
     current = store.current_manifest()
+    dedup = None
     if current is not None and current.run_id == run.run_id:  # a retry after the commit
         manifest = current
     else:
-        manifest, decision, dataset_checks = _build(run, results, decision)
+        manifest, decision, dataset_checks, dedup = _build(run, results, decision)
         if manifest is not None:
             store.commit(manifest, run.base_version)
         else:
             store.discard(run.run_id)
+    if dedup is not None and dedup.dropped:  # copies not published: the duplicates dataset
+        tally.published -= dedup.dropped
+        tally.duplicates += dedup.dropped
+        if decision.status == "published":
+            decision = replace(
+                decision,
+                message=f"published {plural(tally.published, 'document')}, quarantined "
+                f"{tally.quarantined}, {dedup.dropped} near-duplicates not published "
+                "(--dedup drop)",
+            )
     report = build_report(
         run,
         plan,
@@ -61,6 +74,7 @@ def publish_run(
         snapshot=None if manifest is None else _snapshot_summary(manifest),
         reasons=rule_reasons(),
         flow_run_id=flow_run_id,
+        dedup=None if dedup is None else dedup.to_dict(),
     )
     store.write_report(run.run_id, report)
     return report
@@ -68,7 +82,7 @@ def publish_run(
 
 def _build(
     run: Run, results: list[ShardResult], decision: Decision
-) -> tuple[Manifest | None, Decision, list[dict[str, Any]]]:
+) -> tuple[Manifest | None, Decision, list[dict[str, Any]], DedupOutcome | None]:
     """The version to commit (None: nothing to commit) and the decision, checks applied."""
     store = run.store
     staged = {ds: [r.files[ds] for r in results if ds in r.files] for ds in DATASETS}
@@ -77,8 +91,16 @@ def _build(
         for r in results
         for o in r.outcomes
     ]
+    base = store.current_manifest()
+    reduce = None
+    if decision.publish and run.params.dedup != "off":
+        reduce = Reduce(store, run.run_id, run.params, base)
+        entries = [r.files[DEDUP_STAGED] for r in results if DEDUP_STAGED in r.files]
+        staged, outcomes = reduce.before_snapshot(staged, outcomes, entries)
     if decision.publish:
         manifest = store.build_snapshot(run.run_id, staged, outcomes, run.params.full_refresh)
+        if reduce is not None:
+            reduce.after_snapshot(manifest)
         crash_point("snapshot-built")
         checks = check_snapshot(
             [store.path(f) for f in manifest.files["documents"]],
@@ -87,21 +109,21 @@ def _build(
         )
         failed = [c for c in checks if not c.passed]
         if not failed:
-            return manifest, decision, [c.to_dict() for c in checks]
+            return manifest, decision, [c.to_dict() for c in checks], reduce and reduce.outcome
         names = ", ".join(f"{c.name} ({c.failures})" for c in failed)
         decision = Decision("failed_dataset_checks", f"dataset checks failed: {names}", False)
         dataset_checks = [c.to_dict() for c in checks]
     else:
         dataset_checks = []
+    if reduce is not None:
+        reduce.abandon()
     if decision.status in KEEPS_QUARANTINE and staged["quarantine"]:
-        return (
-            store.build_snapshot(
-                run.run_id, staged, outcomes, run.params.full_refresh, publish=False
-            ),
-            decision,
-            dataset_checks,
+        manifest = store.build_snapshot(
+            run.run_id, staged, outcomes, run.params.full_refresh, publish=False
         )
-    return None, decision, dataset_checks
+        carry_index(store, base, manifest)  # the documents stay as they were: so does the index
+        return manifest, decision, dataset_checks, None
+    return None, decision, dataset_checks, None
 
 
 def record_failure(

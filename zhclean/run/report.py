@@ -33,6 +33,7 @@ class RunTally:
     published: int
     quarantined: int
     vanished: list[str] = field(default_factory=list)  # deleted during the run
+    duplicates: int = 0  # near-duplicates not published (--dedup drop)
     totals: dict[str, int] = field(default_factory=dict)
     failed_checks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -44,7 +45,7 @@ class RunTally:
     def balanced(self) -> bool:
         """The accounting identity: every input is published, quarantined, skipped, or was
         deleted during the run (then reported missing, like one deleted before it)."""
-        done = self.published + self.quarantined + len(self.vanished)
+        done = self.published + self.quarantined + self.duplicates + len(self.vanished)
         return self.inputs == done + self.skipped and done == self.processed
 
 
@@ -132,6 +133,7 @@ def build_report(
     snapshot: dict[str, Any] | None,
     reasons: dict[str, str],
     flow_run_id: str | None = None,
+    dedup: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run report: one JSON-serializable dict (see render_markdown for the layout)."""
     parameters = asdict(run.params)
@@ -158,6 +160,8 @@ def build_report(
             "processed": tally.processed,
             "published": tally.published,
             "quarantined": tally.quarantined,
+            "duplicates": tally.duplicates,
+            "forced": len(getattr(plan, "forced", [])),
             "sentences": totals.get("sentences", 0),
             "tokens": totals.get("tokens", 0),
             "bytes_processed": totals.get("bytes_in", 0),
@@ -169,9 +173,11 @@ def build_report(
             "published": tally.published,
             "quarantined": tally.quarantined,
             "skipped": tally.skipped,
+            "duplicates": tally.duplicates,
             "deleted_during_run": len(tally.vanished),
             "balanced": tally.balanced,
         },
+        "dedup": dedup,
         "gate": {
             "max_quarantine_fraction": parameters["max_quarantine_fraction"],
             "quarantine_fraction": tally.quarantine_fraction,
@@ -274,10 +280,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- accounting: inputs {report['accounting']['inputs']} = published "
         f"{report['accounting']['published']} + quarantined {report['accounting']['quarantined']} "
         f"+ skipped {report['accounting']['skipped']} "
+        f"+ near-duplicates not published {report['accounting'].get('duplicates', 0)} "
         f"+ deleted during the run {report['accounting'].get('deleted_during_run', 0)} → "
         f"{'balanced' if report['accounting']['balanced'] else 'NOT BALANCED'}",
         "",
     ]
+    if report.get("dedup"):  # before the blank line that ends the summary
+        out.insert(len(out) - 1, "- near-duplicates: " + dedup_line(report))
     if report.get("warnings"):
         out += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
     out += ["## Stages", "", "| stage | in | out | rejected | seconds |", "|---|---|---|---|---|"]
@@ -309,6 +318,23 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def dedup_line(report: dict[str, Any]) -> str:
+    """How many copies the run found, and the clusters and copies of the new version."""
+    d = report["dedup"]
+    mode = report.get("parameters", {}).get("dedup", "mark")
+    found = f"{plural(d.get('new_copies', 0), 'copy')} found in this run".replace("copys", "copies")
+    if mode == "drop":
+        found += f" ({d.get('dropped', 0)} not published)"
+    parts = [
+        found,
+        f"{plural(d.get('clusters', 0), 'cluster')} of {d.get('copies', 0)} copies "
+        f"{'not published' if mode == 'drop' else 'marked'} in this version",
+    ]
+    if d.get("handovers"):
+        parts.append(f"{d['handovers']} representatives handed over")
+    return "; ".join(parts)
+
+
 def summary_lines(report: dict[str, Any], wall_seconds: float | None = None) -> list[str]:
     """The short end-of-run summary printed by the CLI; ``wall_seconds``: the time since
     the command started (start-up and shutdown included), when known."""
@@ -322,6 +348,8 @@ def summary_lines(report: dict[str, Any], wall_seconds: float | None = None) -> 
     ]
     if not published and c["published"]:
         lines.append(f"  not written  {plural(c['published'], 'document')} passed their checks")
+    if report.get("dedup"):
+        lines.append("  near-duplicates  " + dedup_line(report))
     return [
         *lines,
         f"  sentences  {c['sentences']}  tokens {c['tokens']}",

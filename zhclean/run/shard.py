@@ -14,12 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zhclean.cleaners.repetition import RepeatedLines
+from zhclean.core.location import join
 from zhclean.core.record import Document, Outcome, SourceRef
+from zhclean.dedup.step import Signer
 from zhclean.run.context import Run
 from zhclean.run.faults import crash_point
 from zhclean.run.pipeline import build_pipeline
 from zhclean.run.store import SNAPSHOTS
 from zhclean.writers.datasets import DatasetWriter
+from zhclean.writers.parquet import ParquetPartWriter
+
+# Where a shard stages the index entries (signatures) of its published documents; the
+# publish step reads them and writes the index of the new version (zhclean.run.dedup).
+DEDUP_STAGED = "_dedup_staged"
 
 
 @dataclass
@@ -72,12 +79,20 @@ def process_shard(
     repeated: dict[str, RepeatedLines] | None = None,
 ) -> ShardResult:
     """Run the whole pipeline over ``refs``; stage documents, sentences and quarantine."""
-    writer = DatasetWriter(run.staging, part_name(run.run_id, shard_id), run.run_id, run.input_root)
-    pipeline = build_pipeline(run.params, repeated, writer=writer)  # loads the dictionaries
+    name = part_name(run.run_id, shard_id)
+    writer = DatasetWriter(run.staging, name, run.run_id, run.input_root)
+    signer = Signer(run.run_id) if run.params.dedup != "off" else None
+    pipeline = build_pipeline(run.params, repeated, writer=writer, signer=signer)
     with _batch_gc():
         for batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
             crash_point("staged-row-group")
             del batch  # not alive while the next batch is processed: one batch in memory
     folder = f"{SNAPSHOTS}/{run.run_id}"  # where the writer staged them, from the root
     files = {ds: f"{folder}/{ds}/{name}" for ds, name in writer.files.items()}
+    if signer is not None:
+        published = {o.doc_id for o in writer.outcomes if o.status == "published"}
+        entries = ParquetPartWriter(join(run.staging, DEDUP_STAGED, name), signer.table().schema)
+        entries.write_table(signer.table(published))
+        if entries.close() is not None:
+            files[DEDUP_STAGED] = f"{folder}/{DEDUP_STAGED}/{name}"
     return ShardResult(shard_id, files, writer.outcomes, [s.to_dict() for s in pipeline.stats()])

@@ -45,8 +45,12 @@ from zhclean.run.errors import RunError, UsageError
 from zhclean.run.faults import crash_point
 from zhclean.writers.parquet import COMPRESSION, write_empty
 
-DATASETS = ("documents", "sentences", "quarantine")
-PUBLISHED = ("documents", "sentences")  # rows replaced per source; the quarantine is a log
+DATASETS = ("documents", "sentences", "quarantine", "duplicates")
+# rows replaced per source; the quarantine is a log
+PUBLISHED = ("documents", "sentences", "duplicates")
+# Statuses of a source whose rows are in a published dataset: documents and sentences, or
+# (a near-duplicate not published, --dedup drop) the duplicates dataset.
+HAS_ROWS = ("published", "duplicate")
 SNAPSHOTS = "_snapshots"
 RUNS = "_runs"
 CURRENT = "current"
@@ -77,9 +81,9 @@ class SourceEntry:
 
     sha256: str
     doc_id: str
-    status: str  # "published" | "quarantined"
+    status: str  # "published" | "quarantined" | "duplicate" (not published: --dedup drop)
     run_id: str
-    file: str | None = None  # the documents part holding its row, relative to the root
+    file: str | None = None  # the documents (duplicates) part holding its row, from the root
     check: str | None = None
 
 
@@ -95,6 +99,9 @@ class Manifest:
     files: dict[str, list[str]]
     sources: dict[str, SourceEntry] = field(default_factory=dict)
     format: int = FORMAT
+    # near-duplicates: the mode and signature key the version was made with (None: off or
+    # older); its index files are files["_dedup"] (zhclean.run.dedup_publish)
+    dedup: dict[str, str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
@@ -260,7 +267,7 @@ class Store:
         outcomes = [(o, f) for o, f in outcomes if o.status != "missing"] if publish else []
         for o, _ in outcomes:
             old = sources.get(o.source)
-            if old is not None and old.status == "published" and old.file:
+            if old is not None and old.status in HAS_ROWS and old.file:
                 drop_by_part.setdefault(posixpath.basename(old.file), set()).add(old.doc_id)
         if base is not None:
             for ds in DATASETS:
@@ -296,8 +303,12 @@ class Store:
             files={ds: sorted(names) for ds, names in files.items()},
             sources=dict(sorted(sources.items())),
         )
-        self.write_text(f"{folder}/{MANIFEST}", manifest.to_json())
+        self.save_manifest(manifest)
         return manifest
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        """Write (or write again, once complete) a version's manifest in its folder."""
+        self.write_text(f"{SNAPSHOTS}/{manifest.snapshot_id}/{MANIFEST}", manifest.to_json())
 
     def _carry(self, rel: str, target: str) -> str:
         """Make an unchanged part of the previous version part of the new one."""
