@@ -14,8 +14,9 @@ its furniture):
   dropped (its last line, when that is one sentence);
 - copy ``c``: about 2% of its ideographs replaced (independently of ``b``), a line added
   (a short sentence of another article, as an editor's note), the whole page in Traditional;
-- copy ``d`` (only with ``fourth=True``, for the incremental test): a fourth site, the
-  article hard-wrapped at 38 characters, about 2% of its ideographs replaced.
+- copy ``d`` (only with ``fourth=True``, for the incremental test; written under
+  ``root/later``): a fourth site, the article hard-wrapped at 38 characters, about 2% of
+  its ideographs replaced.
 
 and has three **near-misses**, different articles that share 30% of its sentences:
 
@@ -86,6 +87,12 @@ class Corpus:
     @property
     def input(self) -> Path:
         return self.root / "input"
+
+    @property
+    def later(self) -> Path:
+        """The fourth copies (``fourth=True``), kept apart for an incremental run: copy
+        this folder's contents into ``input`` to add them."""
+        return self.root / "later"
 
     def save(self) -> None:
         (self.root / LABELS).write_text(
@@ -240,7 +247,8 @@ def build_corpus(
     stream = Filler(filler or [])
 
     def write(site: Site, name: str, text: str, label: str, kind: str) -> None:
-        path = corpus.input / site.name / f"{name}.txt"
+        folder = corpus.later if kind == "d" else corpus.input
+        path = folder / site.name / f"{name}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         source = f"{site.name}/{name}.txt"

@@ -52,6 +52,7 @@ def publish_run(
         manifest, decision, dataset_checks, dedup = _build(run, results, decision)
         if manifest is not None:
             store.commit(manifest, run.base_version)
+            store.delete(r.files[DEDUP_STAGED] for r in results if DEDUP_STAGED in r.files)
         else:
             store.discard(run.run_id)
     if dedup is not None and dedup.dropped:  # copies not published: the duplicates dataset
