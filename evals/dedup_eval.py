@@ -184,7 +184,7 @@ def similarity_margins(texts: list[str], truth: set, kinds: list[str], k: int, p
         "true_min": round(float(min(true_sims)), 3),
         "true_p05": round(float(np.percentile(true_sims, 5)), 3),
         "near_max": round(float(max(near)), 3),
-        "near_p99": round(float(np.percentile(near, 99.99)), 3),
+        "near_p99_99": round(float(np.percentile(near, 99.99)), 3),
     }
 
 

@@ -20,10 +20,12 @@ from tests.conftest import REPO, SEEDS
 from zhclean.core.simplify import converter
 from zhclean.dedup.minhash import (
     DEFAULT_CONFIG,
+    MAX_CALL_CODES,
     MinHashConfig,
     band_keys,
     canonical,
     jaccard,
+    load_library,
     shingle_codes,
     shingles,
     signatures,
@@ -107,6 +109,21 @@ def test_signatures_are_the_same_in_every_process():
     import hashlib
 
     assert digests == {hashlib.sha256(signatures(ARTICLES[:10]).tobytes()).hexdigest()}
+
+
+def test_long_documents_are_signed_in_pieces_to_the_same_signature():
+    """rensa gets at most MAX_CALL_CODES codes a call (memory); a longer document's
+    signature is the slot-wise minimum of its pieces', equal to one call's."""
+    text = "".join(ARTICLES)
+    codes = shingle_codes(text, 3)
+    assert len(codes) > 3 * MAX_CALL_CODES
+    whole = load_library().RMinHash.digest_matrix_from_flat_token_hashes(
+        codes, np.array([0, len(codes)], np.uint64), num_perm=C.num_perm, seed=C.seed
+    )
+    short = ARTICLES[1]
+    sigs = signatures([short, text, short])
+    assert (sigs[1] == np.asarray(whole.to_rows(), np.uint32)[0]).all()
+    assert (sigs[0] == sigs[2]).all() and (sigs[0] == signatures([short])[0]).all()
 
 
 def test_texts_without_letters_get_no_signature_and_no_band():

@@ -16,12 +16,13 @@ depends on all of them and on the library's algorithm version: the index records
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
-import rensa
 
 # Everything that is not a letter, a digit or an ideograph: spaces, line breaks,
 # punctuation, symbols. ``\w`` also keeps "_", which no reprint changes.
@@ -31,6 +32,23 @@ _BITS = np.uint64(21)
 MAX_CODED_SHINGLE = 3
 # The value of every slot of an empty set's signature.
 EMPTY = np.uint32(0xFFFFFFFF)
+# Codes handed to rensa in one call: larger inputs take another path in it that maps
+# about 100 MB more; a longer document is signed in pieces (see _digest).
+MAX_CALL_CODES = 32_768
+
+
+@cache
+def load_library():
+    """rensa, imported on first use (``--dedup off`` never loads it). It allocates with
+    mimalloc, which reserves 1 GiB of address space up front, and may spread work over a
+    thread pool with a heap per thread. A worker is one process per core already and runs
+    under memory bounds (ulimit -v, RLIMIT_AS: tests/test_memory.py runs a whole run under
+    1.2 GB of address space): one thread and small arenas keep signing within them."""
+    os.environ.setdefault("MIMALLOC_ARENA_RESERVE", "16MiB")
+    os.environ.setdefault("RAYON_NUM_THREADS", "1")
+    import rensa
+
+    return rensa
 
 
 @dataclass(frozen=True)
@@ -54,7 +72,7 @@ class MinHashConfig:
     def key(self) -> str:
         """What a signature depends on: signatures of different keys never meet."""
         return (
-            f"rensa-r{rensa.RMinHash.ALGORITHM_VERSION}/char{self.shingle}/"
+            f"rensa-r{load_library().RMinHash.ALGORITHM_VERSION}/char{self.shingle}/"
             f"p{self.num_perm}/s{self.seed}/b{self.bands}x{self.rows}"
         )
 
@@ -99,26 +117,51 @@ def signatures(texts: Iterable[str], config: MinHashConfig = DEFAULT_CONFIG) -> 
     """One row of ``num_perm`` uint32 values per text. A text with no shingle gets the
     empty signature (every value 2**32-1, see :func:`signed`); no band of it is indexed.
     """
+    texts = list(texts)
     if config.shingle > MAX_CODED_SHINGLE:  # longer shingles (the anchors' 5-grams): strings
-        tokens: list = [shingles(t, config.shingle) for t in texts]
-        sizes = [len(t) for t in tokens]
-        if tokens:
-            matrix = rensa.RMinHash.digest_matrix_from_token_sets(
-                tokens, num_perm=config.num_perm, seed=config.seed
+        sets = [shingles(t, config.shingle) for t in texts]
+        sigs = np.full((len(sets), config.num_perm), EMPTY, np.uint32)
+        rows = [i for i, s in enumerate(sets) if s]
+        if rows:
+            matrix = load_library().RMinHash.digest_matrix_from_token_sets(
+                [sets[i] for i in rows], num_perm=config.num_perm, seed=config.seed
             )
-    else:
-        tokens = [shingle_codes(t, config.shingle) for t in texts]
-        sizes = [len(t) for t in tokens]
-        if tokens:
-            offsets = np.zeros(len(tokens) + 1, np.uint64)
-            np.cumsum(sizes, out=offsets[1:])
-            matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-                np.concatenate(tokens), offsets, num_perm=config.num_perm, seed=config.seed
-            )
-    if not tokens:
-        return np.zeros((0, config.num_perm), np.uint32)
-    sigs = np.asarray(matrix.to_rows(), np.uint32).reshape(len(tokens), config.num_perm)
-    sigs[np.asarray(sizes) == 0] = EMPTY
+            sigs[rows] = np.asarray(matrix.to_rows(), np.uint32)
+        return sigs
+    return _digest([shingle_codes(t, config.shingle) for t in texts], config)
+
+
+def _digest(codes: list[np.ndarray], config: MinHashConfig) -> np.ndarray:
+    """Signatures of shingle codes, at most MAX_CALL_CODES codes per call to rensa. A
+    longer document is signed in pieces: the signature of a union is the slot-wise
+    minimum of the pieces' signatures (``tests/test_dedup.py`` checks it on real text)."""
+    rensa = load_library()
+    sigs = np.full((len(codes), config.num_perm), EMPTY, np.uint32)
+    rows: list[int] = []
+    pieces: list[np.ndarray] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal rows, pieces, size
+        if not pieces:
+            return
+        offsets = np.zeros(len(pieces) + 1, np.uint64)
+        np.cumsum([len(p) for p in pieces], out=offsets[1:])
+        matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
+            np.concatenate(pieces), offsets, num_perm=config.num_perm, seed=config.seed
+        )
+        np.minimum.at(sigs, rows, np.asarray(matrix.to_rows(), np.uint32))
+        rows, pieces, size = [], [], 0
+
+    for i, doc in enumerate(codes):
+        for start in range(0, len(doc), MAX_CALL_CODES):
+            piece = doc[start : start + MAX_CALL_CODES]
+            if size + len(piece) > MAX_CALL_CODES:
+                flush()
+            rows.append(i)
+            pieces.append(piece)
+            size += len(piece)
+    flush()
     return sigs
 
 

@@ -14,7 +14,14 @@ import pyarrow as pa
 
 from zhclean.core.record import Document
 from zhclean.core.step import Step
-from zhclean.dedup.minhash import DEFAULT_CONFIG, MinHashConfig, band_keys, signatures, signed
+from zhclean.dedup.minhash import (
+    DEFAULT_CONFIG,
+    MinHashConfig,
+    band_keys,
+    load_library,
+    signatures,
+    signed,
+)
 
 
 def entries_schema(config: MinHashConfig) -> pa.Schema:
@@ -71,6 +78,7 @@ class Signer(Step):
 
     def __init__(self, run_id: str, config: MinHashConfig = DEFAULT_CONFIG) -> None:
         super().__init__()
+        load_library()  # its allocator's first 32 MiB now, before a batch's peak
         self.config = config
         self.run_id = run_id
         self.doc_ids: list[str] = []

@@ -1,0 +1,92 @@
+"""Near-duplicates on object storage (moto's S3 server) with the shards on a Dask cluster.
+
+The index must travel with the version on S3 (the pointer lists it) and the reduce must
+find the signatures the Dask workers staged there: a run links copies, an incremental run
+adds one to the same representative, a changed representative hands its role over in the
+same commit, and drop mode publishes only representatives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import fsspec
+import pytest
+
+from tests.cluster import AWS_ENV, dask_cluster, moto_s3, worker_env
+from tests.conftest import SEEDS
+from tests.flowutil import read, run_flow
+
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.cluster, pytest.mark.slow]
+BUCKET = "zhclean-dedup"
+SEED = "000_19a07147e699225f.txt"
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    import boto3
+
+    saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
+    with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
+        try:
+            boto3.client("s3").create_bucket(Bucket=BUCKET)
+            yield url
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def _links(root: str) -> dict[str, tuple[str, str | None]]:
+    rows = read(root, "documents").select(["source", "doc_id", "duplicate_of"]).to_pylist()
+    return {r["source"]: (r["doc_id"], r["duplicate_of"]) for r in rows}
+
+
+def test_dedup_on_s3_with_dask_workers(s3, tmp_path):
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    inp, out = f"s3://{BUCKET}/in", f"s3://{BUCKET}/out"
+    seed = (SEEDS / SEED).read_text(encoding="utf-8")
+    for path in SEEDS.glob("*.txt"):
+        fs.pipe_file(f"{inp}/{path.name}", path.read_bytes())
+    fs.pipe_file(f"{inp}/site-b/{SEED}", seed.replace("委", "会", 2).encode())  # a reprint
+    envs = [worker_env(tmp_path / f"home{i}") for i in range(2)]
+    with dask_cluster(tmp_path / "dask", envs) as cluster:
+        first = run_flow(inp, out, dask_address=cluster.address)
+        assert first.is_completed(), first.message
+        links = _links(out)
+        rep = links[SEED][0]
+        assert links[SEED][1] is None and links[f"site-b/{SEED}"][1] == rep
+        pointer = json.loads(fs.cat_file(f"{out}/_current.json"))
+        assert pointer["datasets"]["_dedup"], "the index is part of the published version"
+
+        # a third copy, incremental: linked to the same representative, nothing else moves
+        fs.pipe_file(f"{inp}/site-c/{SEED}", seed.replace("委", "会", 3).encode())
+        second = run_flow(inp, out, dask_address=cluster.address).result()
+        assert second["dedup"]["new_copies"] == 1
+        after = _links(out)
+        assert after[f"site-c/{SEED}"][1] == rep
+        assert {s: after[s] for s in links} == links
+
+        # the representative's source changes: the next copy takes the role, same commit
+        fs.pipe_file(f"{inp}/{SEED}", (seed + "\n后来补充的一段说明。").encode())
+        third = run_flow(inp, out, dask_address=cluster.address).result()
+        assert third["dedup"]["handovers"] == 1
+        after = _links(out)
+        heir = links[f"site-b/{SEED}"][0]  # published before site-c's copy
+        assert after[f"site-b/{SEED}"][1] is None
+        assert after[f"site-c/{SEED}"][1] == heir and after[SEED][1] == heir
+
+        # drop mode (a full refresh: the mode changes): only representatives published
+        dropped = run_flow(
+            inp, out, dask_address=cluster.address, dedup="drop", full_refresh=True
+        ).result()
+        assert dropped["counts"]["duplicates"] == 2 and dropped["accounting"]["balanced"]
+        published = _links(out)
+        assert len(published) == 5 and all(dup is None for _, dup in published.values())
+        dups = read(out, "duplicates").to_pylist()
+        assert {d["source"] for d in dups} == {SEED, f"site-c/{SEED}"}
+        assert {d["duplicate_of"] for d in dups} == {heir}
