@@ -58,8 +58,10 @@ def test_dedup_on_s3_with_dask_workers(s3, tmp_path):
         first = run_flow(inp, out, dask_address=cluster.address)
         assert first.is_completed(), first.message
         links = _links(out)
-        rep = links[SEED][0]
-        assert links[SEED][1] is None and links[f"site-b/{SEED}"][1] == rep
+        pair = [SEED, f"site-b/{SEED}"]
+        first_copy, other = sorted(pair, key=lambda src: links[src][0])  # ties: smaller doc_id
+        rep = links[first_copy][0]
+        assert links[first_copy][1] is None and links[other][1] == rep
         pointer = json.loads(fs.cat_file(f"{out}/_current.json"))
         assert pointer["datasets"]["_dedup"], "the index is part of the published version"
 
@@ -72,13 +74,14 @@ def test_dedup_on_s3_with_dask_workers(s3, tmp_path):
         assert {s: after[s] for s in links} == links
 
         # the representative's source changes: the next copy takes the role, same commit
-        fs.pipe_file(f"{inp}/{SEED}", (seed + "\n后来补充的一段说明。").encode())
+        rep_text = fs.cat_file(f"{inp}/{first_copy}").decode()
+        fs.pipe_file(f"{inp}/{first_copy}", (rep_text + "\n后来补充的一段说明。").encode())
         third = run_flow(inp, out, dask_address=cluster.address).result()
         assert third["dedup"]["handovers"] == 1
         after = _links(out)
-        heir = links[f"site-b/{SEED}"][0]  # published before site-c's copy
-        assert after[f"site-b/{SEED}"][1] is None
-        assert after[f"site-c/{SEED}"][1] == heir and after[SEED][1] == heir
+        heir = links[other][0]  # published before site-c's copy
+        assert after[other][1] is None
+        assert after[f"site-c/{SEED}"][1] == heir and after[first_copy][1] == heir
 
         # drop mode (a full refresh: the mode changes): only representatives published
         dropped = run_flow(
@@ -88,5 +91,5 @@ def test_dedup_on_s3_with_dask_workers(s3, tmp_path):
         published = _links(out)
         assert len(published) == 5 and all(dup is None for _, dup in published.values())
         dups = read(out, "duplicates").to_pylist()
-        assert {d["source"] for d in dups} == {SEED, f"site-c/{SEED}"}
+        assert {d["source"] for d in dups} == {first_copy, f"site-c/{SEED}"}
         assert {d["duplicate_of"] for d in dups} == {heir}
