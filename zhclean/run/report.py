@@ -161,7 +161,7 @@ def build_report(
             "published": tally.published,
             "quarantined": tally.quarantined,
             "duplicates": tally.duplicates,
-            "forced": len(getattr(plan, "forced", [])),
+            "forced": len(plan.forced),
             "sentences": totals.get("sentences", 0),
             "tokens": totals.get("tokens", 0),
             "bytes_processed": totals.get("bytes_in", 0),
