@@ -218,17 +218,16 @@ def link(
     if not len(open_):
         return []
     open_ok = signed(open_.sigs)
-    reps = [i for i, d in enumerate(settled.duplicate_of) if d is None]
-    reps_entries = settled.take(reps)
-    rep_ok = signed(reps_entries.sigs)
     # Representatives that share no band key with an open document can never be a
-    # candidate: only the others enter the ordered pass.
-    share = np.zeros(len(reps_entries), bool)
+    # candidate: only the others enter the ordered pass (and only their signatures are
+    # copied out of the index). One band at a time: one column of keys in memory.
+    is_rep = np.fromiter((d is None for d in settled.duplicate_of), bool, len(settled))
+    rep_rows = np.flatnonzero(is_rep)
+    share = np.zeros(len(rep_rows), bool)
     for b in range(config.bands):
-        keys = open_.bands[open_ok, b]
-        share |= np.isin(reps_entries.bands[:, b], keys)
-    share &= rep_ok
-    cands = reps_entries.take(np.flatnonzero(share))
+        share |= np.isin(settled.bands[rep_rows, b], open_.bands[open_ok, b])
+    cands = settled.take(rep_rows[share])
+    cands = cands.take(np.flatnonzero(signed(cands.sigs)))
     n_c, n_o = len(cands), len(open_)
     # One sequence: candidates first, then open documents, each group in order; a
     # candidate can only come after an open one when a handover reopened old copies.

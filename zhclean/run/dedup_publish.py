@@ -357,9 +357,13 @@ class Reduce:
         return table.num_rows
 
 
-def carry_index(store: Store, base: Manifest | None, manifest: Manifest) -> None:
-    """A version that publishes no documents (a blocked run) keeps the index as it was."""
+def carry_index(store: Store, base: Manifest | None, manifest: Manifest, params: RunParams) -> None:
+    """A version that publishes no documents (a blocked run) keeps the index as it was
+    (a blocked first run: none, under this run's mode, so the next run may continue)."""
     if base is None:
+        if params.dedup != "off":
+            manifest.dedup = dedup_meta(params)
+            store.save_manifest(manifest)
         return
     folder = f"{SNAPSHOTS}/{manifest.snapshot_id}"
     manifest.files[INDEX] = sorted(

@@ -122,7 +122,9 @@ def _build(
         manifest = store.build_snapshot(
             run.run_id, staged, outcomes, run.params.full_refresh, publish=False
         )
-        carry_index(store, base, manifest)  # the documents stay as they were: so does the index
+        carry_index(
+            store, base, manifest, run.params
+        )  # the documents stay as they were: so does the index
         return manifest, decision, dataset_checks, None
     return None, decision, dataset_checks, None
 
