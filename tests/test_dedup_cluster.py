@@ -30,6 +30,7 @@ def s3(tmp_path_factory):
     saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
     with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
         os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
+        _forget_filesystems()  # another module's S3 server (another port) may be cached
         try:
             boto3.client("s3").create_bucket(Bucket=BUCKET)
             yield url
@@ -39,6 +40,15 @@ def s3(tmp_path_factory):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def _forget_filesystems() -> None:
+    """zhclean keeps one filesystem per scheme and process, s3fs one per arguments: both
+    still point at the endpoint of the S3 server of an earlier test module."""
+    from zhclean.core.location import _remote_fs
+
+    _remote_fs.cache_clear()
+    fsspec.get_filesystem_class("s3").clear_instance_cache()
 
 
 def _links(root: str) -> dict[str, tuple[str, str | None]]:
