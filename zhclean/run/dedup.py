@@ -246,6 +246,12 @@ def link(
         uniq, inverse = np.unique(all_bands[ok, b], return_inverse=True)
         buckets[ok, b] = inverse + base
         base += len(uniq)
+    # A row alone in all its buckets has no candidate and is no one's: most rows of a run
+    # of unique documents. Only the others take the ordered pass.
+    shares = np.zeros(len(all_bands), bool)
+    if ok.any():
+        counts = np.bincount(buckets[ok].ravel(), minlength=base)
+        shares[ok] = (counts[buckets[ok]] > 1).any(axis=1)
     first_rep = np.full(base, -1, np.int64)  # the first representative in each bucket
     more: dict[int, list[int]] = {}  # buckets that hold several
     rank = {}  # position in the sequence, for ties
@@ -261,9 +267,9 @@ def link(
 
     for pos, (_, is_open, i) in enumerate(sequence):
         row = i if not is_open else n_c + i
-        rank[row] = pos
-        if not ok[row]:
+        if not shares[row]:
             continue  # nothing to compare: unique, and no one's representative
+        rank[row] = pos
         if not is_open:
             register(row)
             continue

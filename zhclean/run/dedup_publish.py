@@ -46,6 +46,9 @@ from zhclean.run.store import HAS_ROWS, SNAPSHOTS, Manifest, Store
 from zhclean.writers.parquet import COMPRESSION
 
 INDEX = "_dedup"
+# Signatures are random numbers: compression saves nothing (770 bytes an entry either way)
+# and costs a third of the index's write time.
+INDEX_COMPRESSION = "none"
 STAGED = "_dedup_staged"
 
 
@@ -139,7 +142,7 @@ class Reduce:
         self.outcome = DedupOutcome()
         self.update: Update | None = None
         self.index_parts: list[Entries] = []
-        self.index_file: str | None = None
+        self.index_files: list[str] = []
         self.new_ids: set[str] = set()
         self.rewritten: list[str] = []  # parts of earlier versions written into this one
 
@@ -186,8 +189,13 @@ class Reduce:
         self.outcome.counts = self.update.counts()
         if self.params.dedup == "drop":
             staged, outcomes = self._drop(staged, outcomes)
+        self.index_files = self._write_index()
         self.outcome.seconds += time.process_time() - started
         return staged, outcomes
+
+    def snapshot_extras(self) -> dict[str, Any]:
+        """What the version's manifest records of dedup (see ``Store.build_snapshot``)."""
+        return {"extra_files": {INDEX: self.index_files}, "dedup": dedup_meta(self.params)}
 
     def _drop(
         self, staged: dict[str, list[str]], outcomes: list[tuple[Outcome, str | None]]
@@ -234,13 +242,16 @@ class Reduce:
     # -- after the snapshot: links in earlier rows, the index, the manifest -------------------
 
     def after_snapshot(self, manifest: Manifest) -> None:
+        """``--dedup mark``: the links into the rows of the version. A part of an earlier
+        version that is written again lands in this run's folder; on object storage the
+        manifest then names it instead of the old one, and is written again."""
         started = time.process_time()
-        assert self.update is not None
         if self.params.dedup == "mark":
+            before = list(manifest.files["documents"])
             self._mark(manifest)
-        manifest.files[INDEX] = self._write_index()
-        manifest.dedup = dedup_meta(self.params, self.config)
-        self.store.save_manifest(manifest)
+            if manifest.files["documents"] != before:
+                manifest.files["documents"].sort()
+                self.store.save_manifest(manifest)
         self.outcome.seconds += time.process_time() - started
 
     def _mark(self, manifest: Manifest) -> None:
@@ -269,10 +280,10 @@ class Reduce:
             self.outcome.rewritten_parts += 1
 
     def abandon(self) -> None:
-        """The version will not be published (a dataset check failed): the rows written
-        again go, so a version that keeps the previous documents links their old parts."""
-        self.store.delete(self.rewritten)
-        self.rewritten = []
+        """The version will not be published (a dataset check failed): the rows and the
+        index written go, so a version that keeps the previous ones links their old parts."""
+        self.store.delete([*self.rewritten, *self.index_files])
+        self.rewritten, self.index_files = [], []
 
     def _write_index(self) -> list[str]:
         """This run's part (new and changed entries), and the earlier parts: carried, or
@@ -292,30 +303,30 @@ class Reduce:
                 keep = [i for i, d in enumerate(part.doc_id) if d not in leaving]
                 if keep:
                     target = f"{self.folder}/{INDEX}/{name}"
-                    self._write(part.take(keep).to_table(self.config), target)
+                    self._write(part.take(keep).to_table(self.config), target, INDEX_COMPRESSION)
                     out.append(target)
         rows = [i for i, d in enumerate(entries.doc_id) if d in fresh]
         if rows:
             own = f"{self.folder}/{INDEX}/part-{self.run_id}.parquet"
-            self._write(entries.take(rows).to_table(self.config), own)
+            self._write(entries.take(rows).to_table(self.config), own, INDEX_COMPRESSION)
             out.append(own)
         return sorted(out)
 
     # -- Parquet parts ----------------------------------------------------------------------
 
-    def _write(self, table: pa.Table, rel: str) -> None:
+    def _write(self, table: pa.Table, rel: str, compression: str = COMPRESSION) -> None:
         """Write a part under its final name, atomically on a local disk (a hard link of
         the previous version may have that name: it is replaced, never written through)."""
         fs = self.store.filesystem()
         path = self.store.path(rel)
         if fs is not None:
-            pq.write_table(table, path, compression=COMPRESSION, filesystem=fs)
+            pq.write_table(table, path, compression=compression, filesystem=fs)
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = os.path.join(
             os.path.dirname(path), f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp"
         )
-        pq.write_table(table, tmp, compression=COMPRESSION)
+        pq.write_table(table, tmp, compression=compression)
         os.replace(tmp, path)
 
     def _rewrite(

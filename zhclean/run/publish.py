@@ -99,7 +99,10 @@ def _build(
         entries = [r.files[DEDUP_STAGED] for r in results if DEDUP_STAGED in r.files]
         staged, outcomes = reduce.before_snapshot(staged, outcomes, entries)
     if decision.publish:
-        manifest = store.build_snapshot(run.run_id, staged, outcomes, run.params.full_refresh)
+        manifest = store.build_snapshot(
+            run.run_id, staged, outcomes, run.params.full_refresh,
+            **(reduce.snapshot_extras() if reduce is not None else {}),
+        )  # fmt: skip
         if reduce is not None:
             reduce.after_snapshot(manifest)
         crash_point("snapshot-built")

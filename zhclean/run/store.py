@@ -248,6 +248,8 @@ class Store:
         outcomes: Iterable[tuple[Outcome, str | None]],
         full_refresh: bool,
         publish: bool = True,
+        extra_files: dict[str, list[str]] | None = None,
+        dedup: dict[str, str] | None = None,
     ) -> Manifest:
         """The next version, complete in the run's folder (nothing visible changes).
 
@@ -255,6 +257,8 @@ class Store:
         to the root); ``outcomes`` pairs each processed source's outcome with the staged
         documents file holding its row. With ``publish`` off (a blocked run), documents,
         sentences and sources stay as they are and only the quarantine grows.
+        ``extra_files`` (the near-duplicate index, already in the run's folder) and
+        ``dedup`` are recorded as they are.
         """
         base = None if full_refresh else self.current_manifest()
         folder = f"{SNAPSHOTS}/{run_id}"
@@ -300,8 +304,9 @@ class Store:
             parent=None if base is None else base.snapshot_id,
             created_at=datetime.now(UTC).isoformat(),
             schema_versions=dict(SCHEMA_VERSIONS),
-            files={ds: sorted(names) for ds, names in files.items()},
+            files={ds: sorted(names) for ds, names in {**files, **(extra_files or {})}.items()},
             sources=dict(sorted(sources.items())),
+            dedup=dedup,
         )
         self.save_manifest(manifest)
         return manifest
