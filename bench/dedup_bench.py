@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 from zhclean.core.simplify import converter  # noqa: E402
 from zhclean.dedup.minhash import DEFAULT_CONFIG, band_keys, signatures  # noqa: E402
 from zhclean.run.dedup import Entries, update_index  # noqa: E402
+from zhclean.run.dedup_publish import INDEX_COMPRESSION  # noqa: E402
 from zhclean.splitters.sentences import split_sentences  # noqa: E402
 
 BATCH = 500
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "index.parquet"
         t0 = time.process_time()
-        pq.write_table(second.entries.to_table(config), path, compression="zstd")
+        pq.write_table(second.entries.to_table(config), path, compression=INDEX_COMPRESSION)
         write_s = time.process_time() - t0
         t0 = time.process_time()
         back = Entries.from_table(pq.read_table(path), config)
