@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from zhclean.core.params import RunParams
+from zhclean.core.params import ParamError, RunParams
 from zhclean.flows.runtime import apply_prefect_defaults, prefect_api
 
 DESCRIPTION = (
@@ -21,7 +21,8 @@ DESCRIPTION = (
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """One option per run parameter, with the parameter's own default and help."""
+    """One option per run parameter, with the parameter's own default and help. Values
+    stay strings here: RunParams converts and checks them (one line, exit 2)."""
     for spec in RunParams.specs():
         if spec.type is bool:
             parser.add_argument(spec.flag, dest=spec.name, action="store_true", help=spec.help)
@@ -29,13 +30,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         shown = (
             "" if spec.default is None or "default:" in spec.help else f" (default: {spec.default})"
         )
+        metavar = "{" + ",".join(spec.choices) + "}" if spec.choices else None
         parser.add_argument(
-            spec.flag, dest=spec.name, type=spec.type, default=spec.default, help=spec.help + shown
+            spec.flag, dest=spec.name, default=spec.default, metavar=metavar, help=spec.help + shown
         )
 
 
 def params_from_args(args: argparse.Namespace) -> RunParams:
-    return RunParams(**{spec.name: getattr(args, spec.name) for spec in RunParams.specs()})
+    """The run's parameters, converted and checked (:class:`ParamError`: one line)."""
+    return RunParams.from_text({spec.name: getattr(args, spec.name) for spec in RunParams.specs()})
 
 
 # Input per worker process below which more workers would not pay for their start-up
@@ -53,6 +56,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zhclean.flows.runtime import PHASES, LocalServer
 
     PHASES.mark("command")
+    try:
+        params = params_from_args(args)  # before anything starts: a bad value costs nothing
+    except ParamError as err:
+        print(f"zhclean: {err}", file=sys.stderr)
+        return 2  # usage_error's exit code (zhclean.run.EXIT_CODES, not imported yet)
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
@@ -63,7 +71,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         mark_main_process()
         PHASES.mark("zhclean_imported")
-        params = params_from_args(args)
         try:
             preflight(params)
             with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
@@ -197,6 +204,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhclean", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="clean a folder of documents into Parquet datasets")
     add_run_options(run)
@@ -224,6 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--width", type=int, default=60, help="characters of text shown per line")
     explain.set_defaults(func=cmd_explain)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zhclean")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown version (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
