@@ -203,3 +203,18 @@ def test_an_output_inside_the_input_is_refused_before_any_work(tmp_path):
     with pytest.raises(RunError, match="inside the output"):  # the flow's own check
         run_local(RunParams(input_dir=str(inp / "sub"), output_dir=str(inp)))
     assert not (inp / "_runs").exists()
+
+
+# -- what a new user looks at first ---------------------------------------------------------
+
+
+def test_version_and_usage_line():
+    import tomllib
+
+    from tests.conftest import REPO
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    proc = zhclean_cli("--version")
+    assert (proc.returncode, proc.stdout) == (0, f"zhclean {version['version']}\n"), proc.stderr
+    usage = zhclean_cli("run", "--help").stdout.split("\n\n")[0]
+    assert "--tokenizer {fast,jieba}" in usage, usage

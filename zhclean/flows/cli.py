@@ -148,8 +148,18 @@ def _start_flow(params: RunParams, server, threads: int):
 
     PHASES.mark("prefect_imported")
     runner = ThreadPoolTaskRunner(max_workers=threads)
-    with prefect_api(server):
+    with prefect_api(server) as api_url, _no_link_to(server, api_url):
         return etl.with_options(task_runner=runner)(**params.flow_kwargs(), return_state=True)
+
+
+def _no_link_to(server, api_url: str):
+    """Prefect logs "View at <UI URL>" for every flow run; the temporary API serves no UI
+    and stops with the command, so that link would lead nowhere: leave it out. A
+    configured server (PREFECT_API_URL) keeps its link."""
+    from prefect.settings import PREFECT_UI_URL, temporary_settings
+
+    temporary = server is not None and api_url == server.api_url
+    return temporary_settings({PREFECT_UI_URL: ""} if temporary else {})
 
 
 def _finish(state, note: str | None = None) -> int:
