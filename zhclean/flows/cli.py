@@ -167,6 +167,7 @@ def _finish(state, note: str | None = None) -> int:
     from zhclean.run import EXIT_CODES, summary_lines
 
     result = state.result(raise_on_failure=False)
+    result = getattr(result, "report", None) or result  # a Failed run's report (RunFailed)
     report = result if isinstance(result, dict) and "status" in result else None
     if report is not None and "counts" in report:
         lines = summary_lines(report, wall_seconds=seconds_since_process_start())
