@@ -79,7 +79,9 @@ def test_bad_arguments_are_clear(tmp_path):
     proc = zhclean_cli("run", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"))
     _one_line_usage_error(proc, f"input directory not found: {tmp_path / 'nope'}")
     proc = zhclean_cli("run", "--max-quarantine-fraction", "2")
-    _one_line_usage_error(proc, "--max-quarantine-fraction must be between 0 and 1")
+    _one_line_usage_error(
+        proc, "--max-quarantine-fraction must be a finite number from 0 to 1, not 2"
+    )
     a_file = tmp_path / "file.txt"
     a_file.write_text("x", encoding="utf-8")
     proc = zhclean_cli("run", "--input", str(a_file), "--output", str(tmp_path / "out"))
