@@ -1,4 +1,4 @@
-"""The ``zhclean`` command: ``zhclean run`` and ``zhclean report``.
+"""The ``zhclean`` command: ``zhclean run``, ``report``, ``quarantine`` and ``explain``.
 
 The options of ``zhclean run`` are generated from :class:`zhclean.core.params.RunParams`,
 where each parameter's default and help text are defined once.
@@ -201,6 +201,34 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """What is in quarantine now: one line per source (its latest rejection)."""
+    from zhclean.run.datasets import current_quarantine, open_dataset
+
+    try:
+        table = current_quarantine(args.output)
+        logged = open_dataset(args.output, "quarantine").count_rows()
+    except FileNotFoundError as err:
+        print(f"zhclean: {err}", file=sys.stderr)
+        return 1
+    rows = table.to_pylist()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return 0
+    print(
+        f"{len(rows)} source{'' if len(rows) == 1 else 's'} in quarantine now under "
+        f"{args.output} ({logged} rows in the log; latest per source, without sources "
+        "published since or gone from the input)"
+    )
+    cells = [(r["source"], f"{r['stage']}.{r['check']}", r["run_id"], r["reason"]) for r in rows]
+    widths = [max((len(c[i]) for c in cells), default=0) for i in range(3)]
+    for cell in cells:
+        head = "  ".join(text.ljust(width) for text, width in zip(cell, widths, strict=False))
+        print(f"{head}  {cell[3]}".splitlines()[0])
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from zhclean.run.explain import explain_source
 
@@ -229,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print the JSON report")
     report.set_defaults(func=cmd_report)
+    quarantine = sub.add_parser(
+        "quarantine",
+        help="what is in quarantine now: the latest rejection of each source still in it",
+    )
+    quarantine.add_argument(
+        "--output", default=RunParams.output_dir, help="output directory (default: output)"
+    )
+    quarantine.add_argument("--json", action="store_true", help="one JSON object per line")
+    quarantine.set_defaults(func=cmd_quarantine)
     explain = sub.add_parser(
         "explain",
         help="show how the cleaner reads one page, line by line: kept or removed, and why",

@@ -244,7 +244,7 @@ def _gather(run: Run, futures: list[Any], progress: int | None = None) -> list[A
         done_bytes += totals.get("bytes_in", 0)
         elapsed = run.elapsed()
         logger.info(
-            "shard %d/%d done: %d docs (%d published, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
+            "shard %d/%d done: %d docs (%d passed, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
             len(results),
             len(futures),
             totals.get("inputs", 0),

@@ -16,6 +16,7 @@ from typing import Any
 from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
 from zhclean.run.context import Run
+from zhclean.run.datasets import quarantined_sources
 from zhclean.run.faults import crash_point
 from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
@@ -61,6 +62,7 @@ def publish_run(
         snapshot=None if manifest is None else _snapshot_summary(manifest),
         reasons=rule_reasons(),
         flow_run_id=flow_run_id,
+        quarantine_gone=_quarantine_gone(run, plan, tally.vanished),
     )
     store.write_report(run.run_id, report)
     return report
@@ -102,6 +104,16 @@ def _build(
             dataset_checks,
         )
     return None, decision, dataset_checks
+
+
+def _quarantine_gone(run: Run, plan: RunPlan, vanished: list[str]) -> list[str] | None:
+    """Quarantined sources this run's input no longer holds (None: the log could not be
+    read; the quarantine's current view then keeps them)."""
+    try:
+        logged = quarantined_sources(run.store)
+    except OSError:
+        return None
+    return sorted(logged - ({ref.source for ref in plan.sources} - set(vanished)))
 
 
 def record_failure(
