@@ -218,3 +218,11 @@ def test_version_and_usage_line():
     assert (proc.returncode, proc.stdout) == (0, f"zhclean {version['version']}\n"), proc.stderr
     usage = zhclean_cli("run", "--help").stdout.split("\n\n")[0]
     assert "--tokenizer {fast,jieba}" in usage, usage
+
+
+def test_readme_states_every_range():
+    from tests.conftest import REPO
+
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    for spec in NUMERIC:
+        assert f"`{spec.flag}` {spec.bounds.describe()}" in readme, spec.flag

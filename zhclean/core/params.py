@@ -35,9 +35,12 @@ class Bounds:
         return value > self.low if self.above else value >= self.low
 
     def describe(self) -> str:
-        if self.above:
-            return f"above {self.low:g} and at most {self.high:g}"
-        return f"from {self.low:g} to {self.high:g}"
+        low, high = _number(self.low), _number(self.high)
+        return f"above {low} and at most {high}" if self.above else f"from {low} to {high}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _param(
