@@ -226,3 +226,20 @@ def test_readme_states_every_range():
     readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
     for spec in NUMERIC:
         assert f"`{spec.flag}` {spec.bounds.describe()}" in readme, spec.flag
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_deployment_run_into_its_own_input_writes_nothing_there(tmp_path):
+    """The flow refuses the pair too, and its failure report is not written into the
+    input (the next run would have read it as a document)."""
+    from tests.flowutil import run_flow
+
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    before = sorted(p.relative_to(inp) for p in inp.rglob("*"))
+    state = run_flow(inp, inp)
+    assert state.is_failed()
+    assert state.message == (
+        f"usage_error: the output is the input folder ({inp.resolve()}): "
+        "use separate folders for --input and --output"
+    )
+    assert sorted(p.relative_to(inp) for p in inp.rglob("*")) == before

@@ -15,8 +15,9 @@ from typing import Any
 
 from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
-from zhclean.run.context import Run
+from zhclean.run.context import Run, check_no_overlap
 from zhclean.run.datasets import quarantined_sources
+from zhclean.run.errors import UsageError
 from zhclean.run.faults import crash_point
 from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
@@ -134,6 +135,10 @@ def record_failure(
         "output_dir": params.output_dir,
         "parameters": asdict(params),
     }
+    try:
+        check_no_overlap(params.input_dir, params.output_dir)
+    except UsageError:
+        return report  # the output is (in) the input: a report there would become an input
     if is_remote(params.output_dir) or Path(params.output_dir).is_dir():
         with contextlib.suppress(OSError):  # an unwritable or full output: the caller still has it
             open_store(params.output_dir).write_report(run_id, report)
