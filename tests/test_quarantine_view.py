@@ -110,13 +110,19 @@ def test_current_view_on_a_local_output(tmp_path):
 def s3(tmp_path):
     import boto3
 
+    from zhclean.core.location import _remote_fs
+
     saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
     with moto_s3(tmp_path / "moto.log") as url:
         os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
+        # zhclean keeps one filesystem per scheme and process, bound to the endpoint it
+        # was made with: another test's moto server (gone now) may have made it
+        _remote_fs.cache_clear()
         try:
             boto3.client("s3").create_bucket(Bucket="zhclean-quarantine")
             yield "s3://zhclean-quarantine"
         finally:
+            _remote_fs.cache_clear()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
