@@ -226,6 +226,18 @@ def test_paging_on_a_failed_or_crashed_run(deployed, receiver, tmp_path):
     Crashed run (its process killed) each page once, with the run's reason."""
     out = _paging(deployed, "--webhook-url", receiver.url)
     assert "a run failed" in out and "no run completed" in out
+    _paging(deployed, "--block", "custom-webhook/zhclean-paging")  # the block it saved
+    names = deployed.client_call(lambda client: client.read_automations())
+    assert sorted(a.name for a in names) == [  # replaced by name, not added
+        "zhclean-etl/daily: a run failed", "zhclean-etl/daily: no run completed"
+    ]  # fmt: skip
+    wrong = subprocess.run([sys.executable, str(REPO / "deploy" / "paging.py"), "--block",
+                            "slack-webhook/nope"], env=deployed.env, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert (wrong.returncode, wrong.stderr) == (
+        1,
+        "paging: no block slack-webhook/nope on the server\n",
+    )
     missing = tmp_path / "gone"
     proc = deployed.run(f"input_dir={missing}", f"output_dir={tmp_path / 'out'}")
     assert proc.returncode == 1, proc.stdout + proc.stderr
