@@ -1,4 +1,4 @@
-"""The ``zhclean`` command: ``zhclean run`` and ``zhclean report``.
+"""The ``zhclean`` command: ``zhclean run``, ``report``, ``quarantine`` and ``explain``.
 
 The options of ``zhclean run`` are generated from :class:`zhclean.core.params.RunParams`,
 where each parameter's default and help text are defined once.
@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from zhclean.core.params import RunParams
+from zhclean.core.params import ParamError, RunParams
 from zhclean.flows.runtime import apply_prefect_defaults, prefect_api
 
 DESCRIPTION = (
@@ -21,7 +21,8 @@ DESCRIPTION = (
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """One option per run parameter, with the parameter's own default and help."""
+    """One option per run parameter, with the parameter's own default and help. Values
+    stay strings here: RunParams converts and checks them (one line, exit 2)."""
     for spec in RunParams.specs():
         if spec.type is bool:
             parser.add_argument(spec.flag, dest=spec.name, action="store_true", help=spec.help)
@@ -29,13 +30,15 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         shown = (
             "" if spec.default is None or "default:" in spec.help else f" (default: {spec.default})"
         )
+        metavar = "{" + ",".join(spec.choices) + "}" if spec.choices else None
         parser.add_argument(
-            spec.flag, dest=spec.name, type=spec.type, default=spec.default, help=spec.help + shown
+            spec.flag, dest=spec.name, default=spec.default, metavar=metavar, help=spec.help + shown
         )
 
 
 def params_from_args(args: argparse.Namespace) -> RunParams:
-    return RunParams(**{spec.name: getattr(args, spec.name) for spec in RunParams.specs()})
+    """The run's parameters, converted and checked (:class:`ParamError`: one line)."""
+    return RunParams.from_text({spec.name: getattr(args, spec.name) for spec in RunParams.specs()})
 
 
 # Input per worker process below which more workers would not pay for their start-up
@@ -53,6 +56,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zhclean.flows.runtime import PHASES, LocalServer
 
     PHASES.mark("command")
+    try:
+        params = params_from_args(args)  # before anything starts: a bad value costs nothing
+    except ParamError as err:
+        print(f"zhclean: {err}", file=sys.stderr)
+        return 2  # usage_error's exit code (zhclean.run.EXIT_CODES, not imported yet)
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
@@ -63,7 +71,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         mark_main_process()
         PHASES.mark("zhclean_imported")
-        params = params_from_args(args)
         try:
             preflight(params)
             with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
@@ -141,8 +148,18 @@ def _start_flow(params: RunParams, server, threads: int):
 
     PHASES.mark("prefect_imported")
     runner = ThreadPoolTaskRunner(max_workers=threads)
-    with prefect_api(server):
+    with prefect_api(server) as api_url, _no_link_to(server, api_url):
         return etl.with_options(task_runner=runner)(**params.flow_kwargs(), return_state=True)
+
+
+def _no_link_to(server, api_url: str):
+    """Prefect logs "View at <UI URL>" for every flow run; the temporary API serves no UI
+    and stops with the command, so that link would lead nowhere: leave it out. A
+    configured server (PREFECT_API_URL) keeps its link."""
+    from prefect.settings import PREFECT_UI_URL, temporary_settings
+
+    temporary = server is not None and api_url == server.api_url
+    return temporary_settings({PREFECT_UI_URL: ""} if temporary else {})
 
 
 def _finish(state, note: str | None = None) -> int:
@@ -150,6 +167,7 @@ def _finish(state, note: str | None = None) -> int:
     from zhclean.run import EXIT_CODES, summary_lines
 
     result = state.result(raise_on_failure=False)
+    result = getattr(result, "report", None) or result  # a Failed run's report (RunFailed)
     report = result if isinstance(result, dict) and "status" in result else None
     if report is not None and "counts" in report:
         lines = summary_lines(report, wall_seconds=seconds_since_process_start())
@@ -183,6 +201,34 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """What is in quarantine now: one line per source (its latest rejection)."""
+    from zhclean.run.datasets import current_quarantine, open_dataset
+
+    try:
+        table = current_quarantine(args.output)
+        logged = open_dataset(args.output, "quarantine").count_rows()
+    except FileNotFoundError as err:
+        print(f"zhclean: {err}", file=sys.stderr)
+        return 1
+    rows = table.to_pylist()
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return 0
+    print(
+        f"{len(rows)} source{'' if len(rows) == 1 else 's'} in quarantine now under "
+        f"{args.output} ({logged} rows in the log; latest per source, without sources "
+        "published since or gone from the input)"
+    )
+    cells = [(r["source"], f"{r['stage']}.{r['check']}", r["run_id"], r["reason"]) for r in rows]
+    widths = [max((len(c[i]) for c in cells), default=0) for i in range(3)]
+    for cell in cells:
+        head = "  ".join(text.ljust(width) for text, width in zip(cell, widths, strict=False))
+        print(f"{head}  {cell[3]}".splitlines()[0])
+    return 0
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from zhclean.run.explain import explain_source
 
@@ -197,6 +243,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zhclean", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="clean a folder of documents into Parquet datasets")
     add_run_options(run)
@@ -210,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="print the JSON report")
     report.set_defaults(func=cmd_report)
+    quarantine = sub.add_parser(
+        "quarantine",
+        help="what is in quarantine now: the latest rejection of each source still in it",
+    )
+    quarantine.add_argument(
+        "--output", default=RunParams.output_dir, help="output directory (default: output)"
+    )
+    quarantine.add_argument("--json", action="store_true", help="one JSON object per line")
+    quarantine.set_defaults(func=cmd_quarantine)
     explain = sub.add_parser(
         "explain",
         help="show how the cleaner reads one page, line by line: kept or removed, and why",
@@ -224,6 +280,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--width", type=int, default=60, help="characters of text shown per line")
     explain.set_defaults(func=cmd_explain)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zhclean")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        return "unknown version (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:

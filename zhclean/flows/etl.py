@@ -7,6 +7,7 @@ shard of many documents, never one document.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -47,6 +48,34 @@ from zhclean.run import (
     stage_table,
 )
 from zhclean.run.workers import prefect_worker_init, run_here_or_in_pool
+
+
+class RunFailed(Exception):
+    """The exception of a run that ended as designed without publishing (the gate, a
+    missing input, a held lock): ``str()`` is the one-line reason, ``report`` the run's
+    report. A Failed state must resolve to an exception: Prefect raises it when a
+    deployment's flow run ends (a dict there ends in a TypeError and its traceback)."""
+
+    def __init__(self, message: str, report: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class _NoTracebackForRunFailed(logging.Filter):
+    """Prefect's engine re-raises the exception of every Failed flow run it executes for
+    a deployment and logs it with its traceback ("Engine execution exited with
+    unexpected exception"). For :class:`RunFailed` the flow has logged its one-line
+    reason and the state carries it: that record would be noise that looks like a
+    crash, so it is dropped. Any other exception keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], RunFailed))
+
+
+# The loggers of prefect.flow_engine.run_flow's error_logger and of prefect.engine.
+for _name in ("prefect.flow_runs", "prefect.engine"):
+    logging.getLogger(_name).addFilter(_NoTracebackForRunFailed())
+
 
 # I/O errors that no retry will fix: a path that is not there or not allowed.
 PERMANENT_IO_ERRORS = (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
@@ -149,8 +178,9 @@ def etl(
     if EXIT_CODES[status] != 0:
         # A returned Failed state fails the flow run with this message and no traceback:
         # the run ended as designed, it did not crash. The report travels with it.
-        logger.error("run %s %s: %s", run_id, status, message)
-        return Failed(message=f"{status}: {message}", data=report)
+        reason = f"{status}: {message}"
+        logger.error("run %s %s", run_id, reason)
+        return Failed(message=reason, data=RunFailed(reason, report))
     logger.info("run %s %s: %s", run_id, status, message)
     return report
 
@@ -214,7 +244,7 @@ def _gather(run: Run, futures: list[Any], progress: int | None = None) -> list[A
         done_bytes += totals.get("bytes_in", 0)
         elapsed = run.elapsed()
         logger.info(
-            "shard %d/%d done: %d docs (%d published, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
+            "shard %d/%d done: %d docs (%d passed, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
             len(results),
             len(futures),
             totals.get("inputs", 0),
@@ -246,4 +276,4 @@ def _report_artifacts(report: dict[str, Any]) -> None:
     create_table_artifact(stage_table(report), key="zhclean-run-table", description=f"run {run_id}")
 
 
-__all__ = ["IO_RETRIES", "etl"]
+__all__ = ["IO_RETRIES", "RunFailed", "etl"]

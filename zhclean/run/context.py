@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Any
 
 from zhclean.core.location import is_remote, remote_fs
 from zhclean.core.params import RunParams
@@ -55,6 +56,7 @@ def preflight(params: RunParams) -> None:
     problems = params.problems()
     if problems:
         raise UsageError(problems[0])
+    check_no_overlap(params.input_dir, params.output_dir)
     for location in (params.input_dir, params.output_dir):
         if is_remote(location):
             _check_remote(location, must_exist=location == params.input_dir)
@@ -70,6 +72,66 @@ def preflight(params: RunParams) -> None:
         )
     except OSError as err:  # a parent folder that may not be entered, a dead mount, ...
         raise UsageError(f"cannot use {err.filename or inp}: {err.strerror or err}") from err
+
+
+def check_no_overlap(input_dir: str, output_dir: str) -> None:
+    """Refuse an output inside the input, the input inside the output, or one folder
+    for both: a run would read back its own ``_runs/`` and ``_snapshots/`` as inputs
+    (Parquet files quarantined as binary, reports published as documents), and every
+    run after the first would be blocked by the gate. Symbolic links, ``..`` and a
+    folder reached by two paths (a bind mount) count as the same folder; object-store
+    roots compare by scheme, bucket and prefix."""
+    if is_remote(input_dir) != is_remote(output_dir):
+        return
+    if is_remote(input_dir):
+        inp, out = input_dir.rstrip("/"), output_dir.rstrip("/")
+        overlap = _nested(_remote_key(inp), _remote_key(out), lambda p: p)
+    else:
+        try:
+            inp, out = Path(input_dir).resolve(), Path(output_dir).resolve()
+            overlap = _nested(inp, out, _identity)
+        except (OSError, RuntimeError):  # a loop, a folder that may not be entered: the
+            return  # path checks that follow say what is wrong with it
+    if overlap is None:
+        return
+    problem = {
+        "same": f"the output is the input folder ({out})",
+        "output_inside": f"the output {out} is inside the input {inp}",
+        "input_inside": f"the input {inp} is inside the output {out}",
+    }[overlap]
+    raise UsageError(f"{problem}: use separate folders for --input and --output")
+
+
+def _remote_key(location: str) -> PurePosixPath:
+    """``scheme/bucket/prefix`` of an object-store URI."""
+    scheme, _, rest = location.partition("://")
+    return PurePosixPath(scheme, *(part for part in rest.split("/") if part))
+
+
+def _nested(inp: PurePath, out: PurePath, key: Callable[[Any], Any]) -> str | None:
+    """Whether one of two folders is the other or inside it, by path and by ``key`` of
+    each folder and its ancestors (the identity of an existing folder)."""
+
+    def chain(path: PurePath) -> list[Any]:
+        return [k for k in map(key, (path, *path.parents)) if k is not None]
+
+    inp_key, out_key = key(inp), key(out)
+    if inp == out or (inp_key is not None and inp_key == out_key):
+        return "same"
+    if inp in out.parents or (inp_key is not None and inp_key in chain(out)):
+        return "output_inside"
+    if out in inp.parents or (out_key is not None and out_key in chain(inp)):
+        return "input_inside"
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Device and inode of an existing folder (None: not there yet)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _check_remote(location: str, must_exist: bool) -> None:
