@@ -13,6 +13,7 @@ from pathlib import Path
 from zhclean.core.location import is_remote, remote_fs
 from zhclean.core.params import RunParams
 from zhclean.run.errors import UsageError
+from zhclean.run.faults import BEFORE_CLEANUP, crash_point
 from zhclean.run.lock import output_lock
 from zhclean.run.store import Store, open_store
 
@@ -114,6 +115,7 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
         store.check_versions(params.full_refresh)
+        crash_point(BEFORE_CLEANUP)
         interrupted = store.unfinished_runs()
         leftovers = store.cleanup()
         run = Run(

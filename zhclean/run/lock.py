@@ -108,17 +108,27 @@ def _read_holder(fd: int) -> str:
 
 LEASE_KEY = "_lock.json"
 LEASE_TTL = 300.0
+# Tests only: a lease of a few seconds, so that a takeover can be tested without waiting.
+LEASE_TTL_ENV = "ZHCLEAN_LEASE_TTL"
+
+
+def lease_ttl() -> float:
+    return float(os.environ.get(LEASE_TTL_ENV) or LEASE_TTL)
 
 
 class Lease:
     """The run lease on an object-store output (see the module docstring)."""
 
     def __init__(
-        self, store: ObjectStore, run_id: str, ttl: float = LEASE_TTL, wait_seconds: float = 0.0
+        self,
+        store: ObjectStore,
+        run_id: str,
+        ttl: float | None = None,
+        wait_seconds: float = 0.0,
     ) -> None:
         self.store = store
         self.run_id = run_id
-        self.ttl = ttl
+        self.ttl = ttl or lease_ttl()
         self.wait_seconds = wait_seconds
         self.etag: str | None = None
         self.lost = threading.Event()
