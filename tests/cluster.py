@@ -46,6 +46,35 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, procs: tupl
         delay = min(2 * delay, 0.2)
 
 
+def is_stopped(pid: int) -> bool:
+    """The process is stopped (SIGSTOP): state ``T`` in /proc/PID/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] == "T"
+
+
+@contextmanager
+def s3_environment(log: Path, bucket: str) -> Iterator[str]:
+    """A moto S3 endpoint with ``bucket`` created, reached the standard way (credentials
+    in the environment, AWS_ENDPOINT_URL), which subprocesses inherit; yields its URL."""
+    import boto3
+
+    saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
+    with moto_s3(log) as url:
+        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
+        try:
+            boto3.client("s3").create_bucket(Bucket=bucket)
+            yield url
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
 def stop_group(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left in it (pgid = pid)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

@@ -16,7 +16,7 @@ import fsspec
 import pytest
 
 from tests.badinput import build_bad_corpus
-from tests.cluster import AWS_ENV, dask_cluster, moto_s3, worker_env
+from tests.cluster import dask_cluster, s3_environment, worker_env
 from tests.conftest import SEEDS, copy_tree
 from tests.flowutil import published_rows, read, run_flow
 
@@ -27,20 +27,8 @@ BUCKET = "zhclean-test"
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A moto S3 endpoint, reached the standard way: env credentials + AWS_ENDPOINT_URL."""
-    import boto3
-
-    saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
-    with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
-        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
-        try:
-            boto3.client("s3").create_bucket(Bucket=BUCKET)
-            yield url
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+    with s3_environment(tmp_path_factory.mktemp("moto") / "moto.log", BUCKET) as url:
+        yield url
 
 
 def _upload(local, uri: str) -> None:

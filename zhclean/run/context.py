@@ -13,7 +13,6 @@ from pathlib import Path
 from zhclean.core.location import is_remote, remote_fs
 from zhclean.core.params import RunParams
 from zhclean.run.errors import UsageError
-from zhclean.run.faults import BEFORE_CLEANUP, crash_point
 from zhclean.run.lock import output_lock
 from zhclean.run.store import Store, open_store
 
@@ -114,20 +113,17 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     run_id = run_id or make_run_id()
     store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
-        store.check_versions(params.full_refresh)
-        crash_point(BEFORE_CLEANUP)
-        interrupted = store.unfinished_runs()
-        leftovers = store.cleanup()
+        start = store.begin(run_id, params.full_refresh)
         run = Run(
             run_id,
             params,
             input_root,
             output_root,
-            leftovers_removed=len(leftovers),
-            base_version=store.version(),
+            leftovers_removed=len(start.removed),
+            base_version=start.version,
         )
-        for old in interrupted:
-            store.write_report(old, interrupted_report(run, old))
+        for old, published in start.interrupted.items():
+            store.write_report(old, interrupted_report(run, old, published))
         yield run
 
 
@@ -135,10 +131,9 @@ def _absolute(location: str) -> str:
     return location.rstrip("/") if is_remote(location) else str(Path(location).resolve())
 
 
-def interrupted_report(run: Run, old_run_id: str) -> dict:
-    """The report of a run that stopped without writing one (killed, machine down)."""
-    current = run.store.current_manifest()
-    published = current is not None and current.run_id == old_run_id
+def interrupted_report(run: Run, old_run_id: str, published: bool) -> dict:
+    """The report of a run that stopped without writing one (killed, machine down);
+    ``published``: its snapshot is the current one."""
     return {
         "run_id": old_run_id,
         "status": "interrupted",
