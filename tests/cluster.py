@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +45,13 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, procs: tupl
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(delay)  # a polling interval, not a wait for something to happen
         delay = min(2 * delay, 0.2)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def is_stopped(pid: int) -> bool:

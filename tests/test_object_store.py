@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import fsspec
@@ -23,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zhclean
-from tests.cluster import is_stopped, s3_environment, wait_until
+from tests.cluster import closed_port, is_stopped, s3_environment, wait_until
 from tests.conftest import SEEDS, copy_tree
 from tests.flowutil import REPO, read, run_flow
 from zhclean.run.faults import BEFORE_CLEANUP, STOP_ENV
@@ -221,3 +222,33 @@ def test_no_interleaving_of_runs_that_lost_their_lease_hands_a_reader_a_missing_
     for i in order:
         step(i, next(steps[i]))
     _check_versions_readable(store)
+
+
+@pytest.mark.parametrize("problem", ["missing bucket", "no credentials", "unreachable endpoint"])
+def test_storage_problems_fail_the_preflight_in_one_line(problem, s3, tmp_path):
+    """Issue 17 item 12: each printed a raw traceback and exited 1."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    out = f"s3://{BUCKET}/preflight/out"
+    if problem == "missing bucket":
+        out = "s3://no-such-bucket-zhclean/out"
+        expected = (
+            f"cannot use {out}: the bucket no-such-bucket-zhclean does not exist: create it first"
+        )
+    elif problem == "no credentials":
+        del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+        env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+                   AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
+        expected = f"cannot use {out}: no credentials (Unable to locate credentials): set AWS_"
+    else:
+        env["AWS_ENDPOINT_URL"] = endpoint = f"http://127.0.0.1:{closed_port()}"
+        expected = f"cannot use {out}: cannot reach {endpoint} (Could not connect to the endpoint"
+    exe = os.path.join(os.path.dirname(sys.executable), "zhclean")
+    started = time.monotonic()
+    proc = subprocess.run([exe, "run", "--input", str(SEEDS), "--output", out],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=300)  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"zhclean: {expected}"), line
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert elapsed < 60, elapsed  # one attempt, short timeouts

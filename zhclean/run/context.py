@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from zhclean.core.location import is_remote, remote_fs
+from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
 from zhclean.run.errors import UsageError
+from zhclean.run.fingerprint import Fingerprint, code_fingerprint
 from zhclean.run.lock import output_lock
+from zhclean.run.storage import check_remote
 from zhclean.run.store import Store, open_store
 
 
@@ -35,6 +37,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     leftovers_removed: int = 0
     base_version: str | None = None  # the published version the run started from
+    fingerprint: Fingerprint | None = None  # of the code and data it runs with (tasks check it)
 
     @property
     def store(self) -> Store:
@@ -55,9 +58,9 @@ def preflight(params: RunParams) -> None:
     problems = params.problems()
     if problems:
         raise UsageError(problems[0])
-    for location in (params.input_dir, params.output_dir):
-        if is_remote(location):
-            _check_remote(location, must_exist=location == params.input_dir)
+    for location, is_input in ((params.input_dir, True), (params.output_dir, False)):
+        if is_remote(location):  # the bucket, credentials, endpoint: one line each
+            check_remote(location, must_exist=is_input, writable=not is_input)
     if is_remote(params.input_dir) and is_remote(params.output_dir):
         return
     inp, out = Path(params.input_dir), Path(params.output_dir)
@@ -70,16 +73,6 @@ def preflight(params: RunParams) -> None:
         )
     except OSError as err:  # a parent folder that may not be entered, a dead mount, ...
         raise UsageError(f"cannot use {err.filename or inp}: {err.strerror or err}") from err
-
-
-def _check_remote(location: str, must_exist: bool) -> None:
-    try:
-        fs = remote_fs(location)
-        exists = fs.exists(location)
-    except (OSError, RuntimeError, ValueError) as err:  # credentials, endpoint, missing bucket
-        raise UsageError(f"cannot use {location}: {type(err).__name__}: {err}") from err
-    if must_exist and not exists:
-        raise UsageError(f"input directory not found: {location}")
 
 
 def _check_paths(inp: Path, out: Path, check_input: bool, check_output: bool) -> None:
@@ -121,6 +114,7 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
             output_root,
             leftovers_removed=len(start.removed),
             base_version=start.version,
+            fingerprint=code_fingerprint(),
         )
         for old, published in start.interrupted.items():
             store.write_report(old, interrupted_report(run, old, published))
