@@ -224,14 +224,21 @@ def test_a_dask_worker_without_storage_credentials_fails_the_run_and_is_named(s3
         read(out, "documents")
 
 
-def test_an_unreachable_dask_scheduler_fails_the_preflight_in_one_line(tmp_path):
+@pytest.mark.parametrize("scheme", ["tcp", "tls"])
+def test_an_unreachable_dask_scheduler_fails_the_preflight_in_one_line(scheme, tmp_path):
     """Issue 17 item 12: it printed a traceback after Prefect had started (and the connect
-    timeout, shortened here through Dask's own setting)."""
-    address = f"tcp://127.0.0.1:{closed_port()}"
+    timeout, shortened here through Dask's own setting); a TLS address without TLS
+    settings also hung 60 s closing the client."""
+    address = f"{scheme}://127.0.0.1:{closed_port()}"
     proc = zhclean_cli("run", "--input", str(SEEDS), "--output", str(tmp_path / "out"),
                        "--dask-address", address,
                        env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})  # fmt: skip
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith(f"zhclean: cannot reach the Dask scheduler at {address}: "), line
+    expected = (
+        f"cannot reach the Dask scheduler at {address}: "
+        if scheme == "tcp"
+        else f"{address} is a TLS scheduler and this process has no TLS settings: set DASK_"
+    )
+    assert line.startswith(f"zhclean: {expected}"), line
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -89,10 +89,20 @@ def start(
 
 def connect(get_client: Any, address: str) -> Any:
     """``get_client()``, with a one-line error if the scheduler does not answer."""
+    if address.startswith("tls://"):  # else the client fails, then hangs 60 s closing
+        from distributed.security import Security
+
+        if Security().get_connection_args("client")["ssl_context"] is None:
+            raise UsageError(
+                f"{address} is a TLS scheduler and this process has no TLS settings: set "
+                "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT "
+                "and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (README, Running on a cluster)"
+            )
     try:
         return get_client()
-    except (OSError, TimeoutError) as err:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: {err}") from err
+    except (OSError, TimeoutError, TypeError, ValueError) as err:  # refused, timed out, TLS
+        text = " ".join(str(err).split())
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: {text}") from err
 
 
 def check_workers(
