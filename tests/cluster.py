@@ -64,16 +64,14 @@ def is_stopped(pid: int) -> bool:
 
 
 @contextmanager
-def s3_environment(log: Path, bucket: str) -> Iterator[str]:
-    """A moto S3 endpoint with ``bucket`` created, reached the standard way (credentials
-    in the environment, AWS_ENDPOINT_URL), which subprocesses inherit; yields its URL."""
-    import boto3
-
+def s3_environment(log: Path) -> Iterator[str]:
+    """A moto S3 endpoint reached the standard way (credentials in the environment,
+    AWS_ENDPOINT_URL), which subprocesses inherit; yields its URL. One per session: S3
+    clients keep the endpoint they were made with (zhclean's, one per process)."""
     saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
     with moto_s3(log) as url:
         os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
         try:
-            boto3.client("s3").create_bucket(Bucket=bucket)
             yield url
         finally:
             for key, value in saved.items():
@@ -81,6 +79,14 @@ def s3_environment(log: Path, bucket: str) -> Iterator[str]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def create_bucket(name: str) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    if name not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=name)
 
 
 def stop_group(proc: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -17,7 +17,7 @@ import fsspec
 import pytest
 
 from tests.badinput import build_bad_corpus
-from tests.cluster import closed_port, dask_cluster, s3_environment, worker_env
+from tests.cluster import closed_port, create_bucket, dask_cluster, worker_env
 from tests.conftest import REPO, SEEDS, copy_tree
 from tests.flowutil import published_rows, read, run_flow, zhclean_cli
 from zhclean.run.store import LocalStore
@@ -27,10 +27,10 @@ BUCKET = "zhclean-test"
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """A moto S3 endpoint, reached the standard way: env credentials + AWS_ENDPOINT_URL."""
-    with s3_environment(tmp_path_factory.mktemp("moto") / "moto.log", BUCKET) as url:
-        yield url
+def s3(s3_server):
+    """The session's moto S3 endpoint, with this module's bucket."""
+    create_bucket(BUCKET)
+    return s3_server
 
 
 def _upload(local, uri: str) -> None:

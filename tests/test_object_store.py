@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import zhclean
-from tests.cluster import closed_port, is_stopped, s3_environment, wait_until
+from tests.cluster import closed_port, create_bucket, is_stopped, wait_until
 from tests.conftest import SEEDS, copy_tree
 from tests.flowutil import REPO, read, run_flow
 from zhclean.run.faults import BEFORE_CLEANUP, STOP_ENV
@@ -36,9 +36,10 @@ DATASETS = ("documents", "sentences", "quarantine")
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    with s3_environment(tmp_path_factory.mktemp("moto") / "moto.log", BUCKET) as url:
-        yield url
+def s3(s3_server):
+    """The session's moto S3 endpoint, with this module's bucket."""
+    create_bucket(BUCKET)
+    return s3_server
 
 
 def _s3() -> fsspec.AbstractFileSystem:
