@@ -10,7 +10,8 @@ The fingerprint covers every ``.py`` file of the installed ``zhclean`` package a
 file under ``zhclean/data/`` (rules, the user dictionary, and any model file added there),
 jieba's dictionary (the one both tokenizers use), the versions of the libraries that
 shape the text, and the Unicode version of the interpreter (normalization). It is
-computed once per process: about 15 ms (hashing 0.7 MB of zhclean and 5 MB of dict.txt).
+computed once per process: 15-35 ms on a shared 2-core machine (hashing 0.7 MB of
+zhclean and 5 MB of dict.txt), about 4 kB pickled with each task's run.
 """
 
 from __future__ import annotations
