@@ -73,6 +73,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         PHASES.mark("zhclean_imported")
         try:
             preflight(params)
+            if params.dask_address:  # the scheduler, and every worker's code and storage
+                from zhclean.flows.cluster import check_cluster
+
+                check_cluster(params.dask_address, params.input_dir, params.output_dir)
             with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
                 state, note = _run_flow(params, server)
         except RunError as err:

@@ -47,6 +47,7 @@ from zhclean.run import (
     scan_sources,
     stage_table,
 )
+from zhclean.run.fingerprint import check_same
 from zhclean.run.workers import prefect_worker_init, run_here_or_in_pool
 
 
@@ -106,6 +107,7 @@ IO_RETRIES: dict[str, Any] = {
 @task(name="scan-sources", **IO_RETRIES)
 def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
+    check_same(run.fingerprint)  # a worker with other code would change the data unseen
     return run_here_or_in_pool(
         scan_sources, refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes
     )
@@ -113,6 +115,7 @@ def scan_task(run: Run, refs: list) -> ScanResult:
 
 @task(name="process-shard", **IO_RETRIES)
 def process_task(run: Run, shard_id: int, refs: list, repeated: dict) -> ShardResult:
+    check_same(run.fingerprint)
     return run_here_or_in_pool(process_shard, run, shard_id, refs, repeated)
 
 
@@ -194,11 +197,12 @@ def _submitter(run: Run) -> Iterator[tuple[Callable[..., Any], int]]:
         return
     from prefect.settings import get_current_settings
 
-    from zhclean.flows.cluster import attach, dask_runner, drain_workers
+    from zhclean.flows.cluster import dask_runner, drain_workers, start
 
     with dask_runner(run.params.dask_address) as runner:
-        attach(runner.client, str(get_current_settings().api.url))
-        slots = run.params.workers or sum(runner.client.nthreads().values()) or 1
+        api_url = str(get_current_settings().api.url)
+        client = start(runner, api_url, run.fingerprint, run.input_root, run.output_root)
+        slots = run.params.workers or sum(client.nthreads().values()) or 1
         try:
             yield (lambda task_, **parameters: runner.submit(task_, parameters=parameters)), slots
         finally:

@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
-from zhclean.core.location import is_remote, remote_fs
+from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
 from zhclean.run.errors import UsageError
+from zhclean.run.fingerprint import Fingerprint, code_fingerprint
 from zhclean.run.lock import output_lock
+from zhclean.run.storage import check_remote
 from zhclean.run.store import Store, open_store
 
 
@@ -36,6 +38,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     leftovers_removed: int = 0
     base_version: str | None = None  # the published version the run started from
+    fingerprint: Fingerprint | None = None  # of the code and data it runs with (tasks check it)
 
     @property
     def store(self) -> Store:
@@ -57,9 +60,9 @@ def preflight(params: RunParams) -> None:
     if problems:
         raise UsageError(problems[0])
     check_no_overlap(params.input_dir, params.output_dir)
-    for location in (params.input_dir, params.output_dir):
-        if is_remote(location):
-            _check_remote(location, must_exist=location == params.input_dir)
+    for location, is_input in ((params.input_dir, True), (params.output_dir, False)):
+        if is_remote(location):  # the bucket, credentials, endpoint: one line each
+            check_remote(location, must_exist=is_input, writable=not is_input)
     if is_remote(params.input_dir) and is_remote(params.output_dir):
         return
     inp, out = Path(params.input_dir), Path(params.output_dir)
@@ -134,16 +137,6 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _check_remote(location: str, must_exist: bool) -> None:
-    try:
-        fs = remote_fs(location)
-        exists = fs.exists(location)
-    except (OSError, RuntimeError, ValueError) as err:  # credentials, endpoint, missing bucket
-        raise UsageError(f"cannot use {location}: {type(err).__name__}: {err}") from err
-    if must_exist and not exists:
-        raise UsageError(f"input directory not found: {location}")
-
-
 def _check_paths(inp: Path, out: Path, check_input: bool, check_output: bool) -> None:
     if check_input:
         if not inp.exists():
@@ -175,19 +168,18 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     run_id = run_id or make_run_id()
     store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
-        store.check_versions(params.full_refresh)
-        interrupted = store.unfinished_runs()
-        leftovers = store.cleanup()
+        start = store.begin(run_id, params.full_refresh)
         run = Run(
             run_id,
             params,
             input_root,
             output_root,
-            leftovers_removed=len(leftovers),
-            base_version=store.version(),
+            leftovers_removed=len(start.removed),
+            base_version=start.version,
+            fingerprint=code_fingerprint(),
         )
-        for old in interrupted:
-            store.write_report(old, interrupted_report(run, old))
+        for old, published in start.interrupted.items():
+            store.write_report(old, interrupted_report(run, old, published))
         yield run
 
 
@@ -195,10 +187,9 @@ def _absolute(location: str) -> str:
     return location.rstrip("/") if is_remote(location) else str(Path(location).resolve())
 
 
-def interrupted_report(run: Run, old_run_id: str) -> dict:
-    """The report of a run that stopped without writing one (killed, machine down)."""
-    current = run.store.current_manifest()
-    published = current is not None and current.run_id == old_run_id
+def interrupted_report(run: Run, old_run_id: str, published: bool) -> dict:
+    """The report of a run that stopped without writing one (killed, machine down);
+    ``published``: its snapshot is the current one."""
     return {
         "run_id": old_run_id,
         "status": "interrupted",

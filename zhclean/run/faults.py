@@ -12,6 +12,10 @@ the process that reaches the point.
 
 With ZHCLEAN_CRASH_ONCE set to a file path, only the first process to reach the point
 dies (it creates the file): a killed Dask worker's replacement then finishes the shard.
+
+ZHCLEAN_STOP_AT stalls instead of killing: the process that reaches the named point sends
+itself SIGSTOP (every thread stops, the lease heartbeat too), and the test resumes it with
+SIGCONT once it has made something happen meanwhile (a lease takeover, another run).
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import signal
 ENV = "ZHCLEAN_CRASH_AT"
 ONCE_ENV = "ZHCLEAN_CRASH_ONCE"
 MAIN_PID_ENV = "ZHCLEAN_CRASH_PID"
-POINTS = ("staged-row-group", "snapshot-built", "before-swap", "after-swap")
+STOP_ENV = "ZHCLEAN_STOP_AT"
+POINTS = ("staged-row-group", "snapshot-built", "before-swap", "after-swap")  # crash tests
+# Where an object-store run has its lease and has not cleaned up yet (a stop point).
+BEFORE_CLEANUP = "before-cleanup"
 
 
 def mark_main_process() -> None:
@@ -32,6 +39,8 @@ def mark_main_process() -> None:
 
 
 def crash_point(name: str) -> None:
+    if os.environ.get(STOP_ENV) == name:
+        os.kill(os.getpid(), signal.SIGSTOP)  # returns once a test sends SIGCONT
     if os.environ.get(ENV) != name:
         return
     marker = os.environ.get(ONCE_ENV)

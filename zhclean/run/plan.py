@@ -209,7 +209,9 @@ def plan_work(
     scan = ScanResult()
     for part in scans:
         scan.merge(part)
-    plan = plan_run(sources, scan.hashes, run.store.current_manifest(), run.params.full_refresh)
+    full_refresh = run.params.full_refresh  # it reads no manifest (one may be damaged)
+    manifest = None if full_refresh else run.store.current_manifest()
+    plan = plan_run(sources, scan.hashes, manifest, full_refresh)
     target = shard_bytes(plan.bytes_to_process, slots or run.params.n_workers, run.params.shard_mb)
     repeated = scan.repeated(plan.groups_to_process, StripperConfig.repeat_min_docs)
     return RunWork(plan, make_shards(plan.to_process, target), repeated)

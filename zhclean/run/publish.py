@@ -19,6 +19,7 @@ from zhclean.run.context import Run, check_no_overlap
 from zhclean.run.datasets import quarantined_sources
 from zhclean.run.errors import UsageError
 from zhclean.run.faults import crash_point
+from zhclean.run.lock import check_lease
 from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
 from zhclean.run.report import Decision, build_report, decide, tally_run
@@ -44,12 +45,12 @@ def publish_run(
     tally = tally_run(plan, results)
     decision = decide(tally, run.params.max_quarantine_fraction, run.params.full_refresh)
     dataset_checks: list[dict[str, Any]] = []
-    current = store.current_manifest()
-    if current is not None and current.run_id == run.run_id:  # a retry after the commit
-        manifest = current
+    if store.current_snapshot_id() == run.run_id:  # a retry after the commit
+        manifest = store.current_manifest()
     else:
         manifest, decision, dataset_checks = _build(run, results, decision)
         if manifest is not None:
+            check_lease(run.output_root)  # says it plainly; the commit is fenced anyway
             store.commit(manifest, run.base_version)
         else:
             store.discard(run.run_id)
