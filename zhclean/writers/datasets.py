@@ -15,8 +15,8 @@ from zhclean.core.step import Step
 from zhclean.writers.parquet import ParquetPartWriter
 
 # Removals that are not boilerplate: the heading moves to `title`, bylines to metadata;
-# read.* and html.* entries record how the input was read, not a removed line.
-NOT_BOILERPLATE_PREFIXES = ("title.heading", "meta.", "read.", "html.")
+# read.*, html.* and normalize.* entries record how the input was read, not a removed line.
+NOT_BOILERPLATE_PREFIXES = ("title.heading", "meta.", "read.", "html.", "normalize.")
 # A document that loses more than this share of its characters is "heavy boilerplate".
 HEAVY_BOILERPLATE_SHARE = 0.8
 # Sentence fields for the per-document counts (map over them: no generator frame).
