@@ -71,6 +71,11 @@ class RunParams:
         "fast: jieba-rs with the reference's tokens (see the README); jieba: the reference, "
         "Python jieba itself (default: fast)",
     )
+    stage_timeout: float = _param(
+        60.0,
+        "seconds one stage may spend on one document, plus as many per MB of it: a document "
+        "over it is quarantined (<stage>.timeout) and the rest of its shard goes on",
+    )
 
     def problems(self) -> list[str]:
         """Every parameter value that cannot work, as one-line messages."""
@@ -93,6 +98,8 @@ class RunParams:
             out.append("--dask-address must be a scheduler address such as tcp://host:8786")
         if self.tokenizer not in TOKENIZERS:
             out.append(f"--tokenizer must be one of {', '.join(TOKENIZERS)}")
+        if self.stage_timeout <= 0:
+            out.append("--stage-timeout must be positive")
         return out
 
     @property

@@ -77,9 +77,11 @@ IO_RETRIES: dict[str, Any] = {
 @task(name="scan-sources", **IO_RETRIES)
 def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
+    params = run.params
     return run_here_or_in_pool(
-        scan_sources, refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes
-    )
+        scan_sources, refs, run.input_root, params.follow_symlinks, params.max_doc_bytes,
+        params.stage_timeout,
+    )  # fmt: skip
 
 
 @task(name="process-shard", **IO_RETRIES)
@@ -112,6 +114,7 @@ def etl(
     batch_docs: int = D.batch_docs,
     max_doc_mb: float = D.max_doc_mb,
     tokenizer: str = D.tokenizer,
+    stage_timeout: float = D.stage_timeout,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 
