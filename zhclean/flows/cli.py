@@ -7,8 +7,10 @@ where each parameter's default and help text are defined once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 
 from zhclean.core.params import RunParams
@@ -50,9 +52,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     The temporary API server is launched first thing, so that its ~4 s boot overlaps
     with this process's imports and with the start of the worker processes.
     """
-    from zhclean.flows.runtime import PHASES, LocalServer
+    from zhclean.flows.runtime import PHASES, LocalServer, StopOnSignal
 
     PHASES.mark("command")
+    StopOnSignal(_stop_now)  # before any other thread starts
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
@@ -68,6 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             preflight(params)
             with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
                 state, note = _run_flow(params, server)
+            from zhclean.run.stop import forget_run
+
+            forget_run()  # its report is written: a signal from here on interrupts no run
         except RunError as err:
             print(f"zhclean: {err}", file=sys.stderr)
             return err.exit_code
@@ -75,6 +81,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
     return _finish(state, note)
+
+
+def _stop_now(signum: int) -> None:
+    """SIGINT or SIGTERM: stop the run now, whatever it is doing, and exit 128 + signal.
+
+    Runs in the command's signal thread, while the other threads go on: the run's
+    ``interrupted`` report is written, one line says so, and the process exits at once;
+    its workers, their guarded children and the temporary API die with it
+    (``PR_SET_PDEATHSIG``). Nothing is waited for: a shard or a retry under way could
+    take minutes. What other threads print meanwhile goes to /dev/null. The published
+    data is as it was: nothing is published without the run's commit, one atomic step,
+    and the next run removes what this one left (README, "When a run fails").
+    """
+    stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    name = signal.Signals(signum).name
+    line = f"zhclean: interrupted by {name} before the run started; nothing was done"
+    try:
+        stop = sys.modules.get("zhclean.run.stop")  # loaded with the flow: never import here
+        report = stop.record_interrupted(stop.signal_reason(signum)) if stop else None
+        if report is not None and report["status"] == "interrupted":
+            line = f"zhclean: run {report['run_id']} {report['message']}"
+        elif report is not None:
+            line = f"zhclean: interrupted by {name} after run {report['run_id']} ended ({report['status']})"
+    except BaseException as err:  # the output may be the trouble (a full disk)
+        line = f"zhclean: interrupted by {name}; its report could not be written: {err}"
+    with contextlib.suppress(OSError):
+        os.write(stderr, (line.splitlines()[0] + "\n").encode())
+    os._exit(128 + signum)
 
 
 def effective_workers(params: RunParams) -> int:

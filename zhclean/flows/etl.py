@@ -7,6 +7,7 @@ shard of many documents, never one document.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
@@ -46,6 +48,7 @@ from zhclean.run import (
     scan_sources,
     stage_table,
 )
+from zhclean.run.stop import note_run, record_interrupted, signal_reason, stop_workers
 from zhclean.run.workers import prefect_worker_init, run_here_or_in_pool
 
 # I/O errors that no retry will fix: a path that is not there or not allowed.
@@ -124,6 +127,7 @@ def etl(
     logger = get_run_logger()
     run_id = make_run_id(str(flow_run.get_id() or "")[:8] or None)
     started_at = datetime.now(UTC)
+    note_run(params, run_id, started_at)  # whoever stops this process writes its report
     try:
         with open_run(params, run_id) as run, _submitter(run) as (submit, slots):
             if run.leftovers_removed:
@@ -143,6 +147,11 @@ def etl(
         _report_artifacts(report)
     except RunError as err:  # expected: one line, no traceback
         report = record_failure(params, run_id, err.status, str(err), started_at)
+    except (KeyboardInterrupt, TerminationSignal) as err:  # Ctrl-C, a cancelled flow run
+        stop_workers()  # now: their shards would only be thrown away
+        signum = getattr(err, "signal", signal.SIGINT)
+        record_interrupted(signal_reason(signum))
+        raise
     except (
         Exception
     ) as err:  # a bug or an I/O fault: the report says so, Prefect keeps the traceback

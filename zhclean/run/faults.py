@@ -57,6 +57,9 @@ def crash_point(name: str) -> None:
 
 FAULT_ENV = "ZHCLEAN_FAULT"
 FAULT_KINDS = ("segv", "abort", "hang", "memory")
+# A file created when a fault is set off: a test waits for it (the run is then under way,
+# in that stage) instead of sleeping.
+REACHED_ENV = "ZHCLEAN_FAULT_REACHED"
 
 
 def stage_faults() -> list[tuple[str, str, str]]:
@@ -80,6 +83,11 @@ def stage_fault(faults: list[tuple[str, str, str]], stage: str, texts: list[str]
 
 def _fail(kind: str) -> None:
     import ctypes
+
+    reached = os.environ.get(REACHED_ENV)
+    if reached:
+        with open(reached, "a", encoding="utf-8") as fh:
+            fh.write(f"{kind} {os.getpid()}\n")
 
     if kind == "segv":
         ctypes.string_at(0)  # a read of address 0 in C: SIGSEGV
