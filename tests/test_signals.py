@@ -64,8 +64,12 @@ def _hang_doc(folder: Path) -> None:
     (folder / "hangs.txt").write_text(text[:cut] + "@@HANG@@" + text[cut:], encoding="utf-8")
 
 
-def _start(inp: Path, out: Path, reached: Path, *extra: str) -> subprocess.Popen:
+def _start(
+    inp: Path, out: Path, reached: Path, *extra: str, api: str | None = None
+) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    if api:  # a Prefect server of its own instead of the temporary API
+        env["PREFECT_API_URL"] = api
     env.update({FAULT_ENV: "hang:normalize:@@HANG@@", REACHED_ENV: str(reached)})
     exe = Path(sys.executable).with_name("zhclean")
     logs = reached.parent
@@ -179,3 +183,26 @@ def test_kill_of_the_process_group_stops_a_run_with_workers(tmp_path, published)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     _check_stopped(proc, elapsed, signal.SIGTERM, out, before)
+
+
+def test_a_stopped_run_on_a_prefect_server_ends_cancelled(tmp_path, published, harness_api):
+    """With PREFECT_API_URL, the flow run does not stay Running forever on the server."""
+    from prefect.client.orchestration import get_client
+
+    inp = shutil.copytree(SEEDS, tmp_path / "in")
+    _hang_doc(inp)
+    out = shutil.copytree(published, tmp_path / "out", symlinks=True)
+    before = output_fingerprint(out, COLUMNS)
+    reached = tmp_path / "reached"
+    proc = _start(inp, out, reached, api=harness_api)
+    try:
+        _wait_for(reached.exists, 300, "the run to be inside a shard")
+        elapsed = _interrupt(proc, signal.SIGINT, group=False)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    report = _check_stopped(proc, elapsed, signal.SIGINT, out, before)
+    prefix = report["run_id"].rsplit("-", 1)[1]
+    with get_client(sync_client=True) as client:
+        runs = [r for r in client.read_flow_runs(limit=200) if str(r.id).startswith(prefix)]
+    assert [r.state.type.value for r in runs] == ["CANCELLED"]

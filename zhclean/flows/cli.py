@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import threading
 
 from zhclean.core.params import RunParams
 from zhclean.flows.runtime import apply_prefect_defaults, prefect_api
@@ -55,10 +56,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from zhclean.flows.runtime import PHASES, LocalServer, StopOnSignal
 
     PHASES.mark("command")
-    StopOnSignal(_stop_now)  # before any other thread starts
+    servers: list[LocalServer] = []  # the temporary API, if this command starts one
+    StopOnSignal(lambda signum: _stop_now(signum, servers[0] if servers else None))
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
+        servers.append(server)
         PHASES.mark("api_launched")
     try:
         from zhclean.run import RunError, output_lock, preflight
@@ -83,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _finish(state, note)
 
 
-def _stop_now(signum: int) -> None:
+def _stop_now(signum: int, own_api: object = None) -> None:
     """SIGINT or SIGTERM: stop the run now, whatever it is doing, and exit 128 + signal.
 
     Runs in the command's signal thread, while the other threads go on: the run's
@@ -100,8 +103,9 @@ def _stop_now(signum: int) -> None:
         os.dup2(devnull, fd)
     name = signal.Signals(signum).name
     line = f"zhclean: interrupted by {name} before the run started; nothing was done"
+    stop = sys.modules.get("zhclean.run.stop")  # loaded with the flow: never import here
+    report = None
     try:
-        stop = sys.modules.get("zhclean.run.stop")  # loaded with the flow: never import here
         report = stop.record_interrupted(stop.signal_reason(signum)) if stop else None
         if report is not None and report["status"] == "interrupted":
             line = f"zhclean: run {report['run_id']} {report['message']}"
@@ -111,7 +115,27 @@ def _stop_now(signum: int) -> None:
         line = f"zhclean: interrupted by {name}; its report could not be written: {err}"
     with contextlib.suppress(OSError):
         os.write(stderr, (line.splitlines()[0] + "\n").encode())
+    if stop is not None and own_api is None and report is not None:
+        _cancel_flow_run(stop.active_run(), report.get("message", ""), timeout=3.0)
     os._exit(128 + signum)
+
+
+def _cancel_flow_run(run, message: str, timeout: float) -> None:
+    """On a Prefect server of its own (PREFECT_API_URL), the flow run ends Cancelled
+    instead of staying Running forever; the temporary API dies with the command."""
+    if run is None or run.flow_run_id is None:
+        return
+
+    def cancel() -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Cancelled
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run.flow_run_id, Cancelled(message=message), force=True)
+
+    worker = threading.Thread(target=cancel, daemon=True)
+    worker.start()
+    worker.join(timeout)  # within the seconds a stop may take; the report is written
 
 
 def effective_workers(params: RunParams) -> int:

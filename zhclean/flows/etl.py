@@ -125,9 +125,10 @@ def etl(
     """
     params = RunParams(**locals())  # first statement: locals() are exactly the parameters
     logger = get_run_logger()
-    run_id = make_run_id(str(flow_run.get_id() or "")[:8] or None)
+    flow_run_id = str(flow_run.get_id() or "") or None
+    run_id = make_run_id(flow_run_id[:8] if flow_run_id else None)
     started_at = datetime.now(UTC)
-    note_run(params, run_id, started_at)  # whoever stops this process writes its report
+    note_run(params, run_id, started_at, flow_run_id)  # whoever stops us writes its report
     try:
         with open_run(params, run_id) as run, _submitter(run) as (submit, slots):
             if run.leftovers_removed:

@@ -283,7 +283,7 @@ def supervise(
             single.update(range(where.first, where.last))
             start = min(start, where.first)
             continue
-        failures.append(child.failure(where, sizes))
+        failures.append(child.failure(where))
         skip.add(where.item)
 
 
@@ -388,7 +388,7 @@ class _Child:
                 chunks.append(chunk)
         return b"".join(chunks).decode("utf-8", "replace").strip()
 
-    def failure(self, where: Position, sizes: list[int]) -> Failure:
+    def failure(self, where: Position) -> Failure:
         stage = where.stage
         ended = self.how_it_ended()
         out_of_memory = (

@@ -31,14 +31,17 @@ class ActiveRun:
     params: RunParams
     run_id: str
     started_at: datetime
+    flow_run_id: str | None = None  # the orchestrator's id for it, if any
 
 
 _ACTIVE: list[ActiveRun] = []
 
 
-def note_run(params: RunParams, run_id: str, started_at: datetime) -> None:
+def note_run(
+    params: RunParams, run_id: str, started_at: datetime, flow_run_id: str | None = None
+) -> None:
     """The run this process is working on (the flow calls it once it has an id)."""
-    _ACTIVE[:] = [ActiveRun(params, run_id, started_at)]
+    _ACTIVE[:] = [ActiveRun(params, run_id, started_at, flow_run_id)]
 
 
 def active_run() -> ActiveRun | None:
