@@ -129,6 +129,12 @@ class RunParams:
         "Python jieba itself (default: fast)",
         choices=TOKENIZERS,
     )
+    stage_timeout: float = _param(
+        60.0,
+        "seconds one stage may spend on one document, plus as many per MB of it: a document "
+        "over it is quarantined (<stage>.timeout) and the rest of its shard goes on",
+        bounds=Bounds(0, 24 * 3600, above=True),
+    )
 
     def problems(self) -> list[str]:
         """Every parameter value that cannot work, as one-line messages (one per

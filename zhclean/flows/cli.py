@@ -7,9 +7,12 @@ where each parameter's default and help text are defined once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 
 from zhclean.core.params import ParamError, RunParams
 from zhclean.flows.runtime import apply_prefect_defaults, prefect_api
@@ -53,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     The temporary API server is launched first thing, so that its ~4 s boot overlaps
     with this process's imports and with the start of the worker processes.
     """
-    from zhclean.flows.runtime import PHASES, LocalServer
+    from zhclean.flows.runtime import PHASES, LocalServer, StopOnSignal
 
     PHASES.mark("command")
     try:
@@ -61,9 +64,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ParamError as err:
         print(f"zhclean: {err}", file=sys.stderr)
         return 2  # usage_error's exit code (zhclean.run.EXIT_CODES, not imported yet)
+    servers: list[LocalServer] = []  # the temporary API, if this command starts one
+    StopOnSignal(lambda signum: _stop_now(signum, servers[0] if servers else None))
     server = None
     if not os.environ.get("PREFECT_API_URL"):
         server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
+        servers.append(server)
         PHASES.mark("api_launched")
     try:
         from zhclean.run import RunError, output_lock, preflight
@@ -79,6 +85,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 check_cluster(params.dask_address, params.input_dir, params.output_dir)
             with output_lock(params.output_dir, "starting", params.wait_for_lock, lend=True):
                 state, note = _run_flow(params, server)
+            from zhclean.run.stop import forget_run
+
+            forget_run()  # its report is written: a signal from here on interrupts no run
         except RunError as err:
             print(f"zhclean: {err}", file=sys.stderr)
             return err.exit_code
@@ -86,6 +95,58 @@ def cmd_run(args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
     return _finish(state, note)
+
+
+def _stop_now(signum: int, own_api: object = None) -> None:
+    """SIGINT or SIGTERM: stop the run now, whatever it is doing, and exit 128 + signal.
+
+    Runs in the command's signal thread, while the other threads go on: the run's
+    ``interrupted`` report is written, one line says so, and the process exits at once;
+    its workers, their guarded children and the temporary API die with it
+    (``PR_SET_PDEATHSIG``). Nothing is waited for: a shard or a retry under way could
+    take minutes. What other threads print meanwhile goes to /dev/null. The published
+    data is as it was: nothing is published without the run's commit, one atomic step,
+    and the next run removes what this one left (README, "When a run fails").
+    """
+    stderr = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    name = signal.Signals(signum).name
+    line = f"zhclean: interrupted by {name} before the run started; nothing was done"
+    stop = sys.modules.get("zhclean.run.stop")  # loaded with the flow: never import here
+    report = None
+    try:
+        report = stop.record_interrupted(stop.signal_reason(signum)) if stop else None
+        if report is not None and report["status"] == "interrupted":
+            line = f"zhclean: run {report['run_id']} {report['message']}"
+        elif report is not None:
+            line = f"zhclean: interrupted by {name} after run {report['run_id']} ended ({report['status']})"
+    except BaseException as err:  # the output may be the trouble (a full disk)
+        line = f"zhclean: interrupted by {name}; its report could not be written: {err}"
+    with contextlib.suppress(OSError):
+        os.write(stderr, (line.splitlines()[0] + "\n").encode())
+    if stop is not None and own_api is None and report is not None:
+        _cancel_flow_run(stop.active_run(), report.get("message", ""), timeout=3.0)
+    os._exit(128 + signum)
+
+
+def _cancel_flow_run(run, message: str, timeout: float) -> None:
+    """On a Prefect server of its own (PREFECT_API_URL), the flow run ends Cancelled
+    instead of staying Running forever; the temporary API dies with the command."""
+    if run is None or run.flow_run_id is None:
+        return
+
+    def cancel() -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Cancelled
+
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run.flow_run_id, Cancelled(message=message), force=True)
+
+    worker = threading.Thread(target=cancel, daemon=True)
+    worker.start()
+    worker.join(timeout)  # within the seconds a stop may take; the report is written
 
 
 def effective_workers(params: RunParams) -> int:

@@ -8,6 +8,7 @@ shard of many documents, never one document.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
@@ -48,6 +50,7 @@ from zhclean.run import (
     stage_table,
 )
 from zhclean.run.fingerprint import check_same
+from zhclean.run.stop import note_run, record_interrupted, signal_reason, stop_workers
 from zhclean.run.workers import prefect_worker_init, run_here_or_in_pool
 
 
@@ -108,9 +111,11 @@ IO_RETRIES: dict[str, Any] = {
 def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
     check_same(run.fingerprint)  # a worker with other code would change the data unseen
+    params = run.params
     return run_here_or_in_pool(
-        scan_sources, refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes
-    )
+        scan_sources, refs, run.input_root, params.follow_symlinks, params.max_doc_bytes,
+        params.stage_timeout,
+    )  # fmt: skip
 
 
 @task(name="process-shard", **IO_RETRIES)
@@ -144,6 +149,7 @@ def etl(
     batch_docs: int = D.batch_docs,
     max_doc_mb: float = D.max_doc_mb,
     tokenizer: str = D.tokenizer,
+    stage_timeout: float = D.stage_timeout,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 
@@ -151,8 +157,10 @@ def etl(
     """
     params = RunParams(**locals())  # first statement: locals() are exactly the parameters
     logger = get_run_logger()
-    run_id = make_run_id(str(flow_run.get_id() or "")[:8] or None)
+    flow_run_id = str(flow_run.get_id() or "") or None
+    run_id = make_run_id(flow_run_id[:8] if flow_run_id else None)
     started_at = datetime.now(UTC)
+    note_run(params, run_id, started_at, flow_run_id)  # whoever stops us writes its report
     try:
         with open_run(params, run_id) as run, _submitter(run) as (submit, slots):
             if run.leftovers_removed:
@@ -172,6 +180,11 @@ def etl(
         _report_artifacts(report)
     except RunError as err:  # expected: one line, no traceback
         report = record_failure(params, run_id, err.status, str(err), started_at)
+    except (KeyboardInterrupt, TerminationSignal) as err:  # Ctrl-C, a cancelled flow run
+        stop_workers()  # now: their shards would only be thrown away
+        signum = getattr(err, "signal", signal.SIGINT)
+        record_interrupted(signal_reason(signum))
+        raise
     except (
         Exception
     ) as err:  # a bug or an I/O fault: the report says so, Prefect keeps the traceback
