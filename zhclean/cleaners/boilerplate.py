@@ -168,6 +168,9 @@ class StripperConfig:
     # conservative fallback
     fallback_min_han: int = 150
     fallback_keep_share: float = 0.25
+    # with nothing kept, one sentence of running text this long is kept rather than an
+    # empty page (a short page: one sentence and a code block, issue 17)
+    lone_sentence_min_han: int = 15
 
 
 def _is_heading(f: LineFeatures, text: str) -> bool:
@@ -903,6 +906,16 @@ class BoilerplateStripper(Step):
             [ex.prose_han, text_runs(lines, feats, ex.cf)] + [han for _, _, han in loose + ex.runs]
         )
 
+    def _has_sentence(
+        self, lines: list[Line], feats: list[LineFeatures], first: int, last: int
+    ) -> bool:
+        """A line of running text (a sentence, not a link or a label) in ``first..last``."""
+        return any(
+            f.is_good and f.n_han >= self.config.lone_sentence_min_han
+            for line, f in zip(lines[first : last + 1], feats[first : last + 1], strict=True)
+            if line.text
+        )
+
     @staticmethod
     def _conservative(lines: list[Line], span: tuple[int, int] | None = None) -> None:
         """Rules only, no block cut: undo every structural removal (inside ``span`` only,
@@ -956,8 +969,11 @@ class BoilerplateStripper(Step):
                 for start, end, run_han in verse:
                     if run_han > han:
                         han, first, last = run_han, start, end
-            # an empty page is the worst outcome: a smaller run of text then suffices
+            # an empty page is the worst outcome: a smaller run of text then suffices, and
+            # one real sentence is enough
             floor = cfg.fallback_min_han if kept_han else cfg.narrative_min_han
+            if not kept_han and han and self._has_sentence(lines, feats, first, last):
+                floor = 0
             if (
                 han >= floor
                 and kept_han < cfg.fallback_keep_share * han

@@ -92,13 +92,27 @@ class Signer(Step):
         self.doc_ids.extend(d.doc_id for d in docs)
         self.sigs.append(sigs)
 
+    def _signatures(self) -> np.ndarray:
+        if not self.sigs:
+            return np.zeros((0, self.config.num_perm), np.uint32)
+        return np.concatenate(self.sigs) if len(self.sigs) > 1 else self.sigs[0]
+
+    def take(self) -> tuple[list[str], np.ndarray]:
+        """The documents signed since the last call and their signatures, forgotten here
+        (a guarded child sends each batch's to its supervisor: :mod:`zhclean.run.shard`)."""
+        taken = (self.doc_ids, self._signatures())
+        self.doc_ids, self.sigs = [], []
+        return taken
+
+    def add(self, doc_ids: list[str], sigs: np.ndarray) -> None:
+        """Keep signatures made by another copy of this step (a guarded child)."""
+        if doc_ids:
+            self.doc_ids.extend(doc_ids)
+            self.sigs.append(sigs)
+
     def table(self, published: set[str] | None = None) -> pa.Table:
         """The entries of the documents signed so far (of those in ``published``)."""
-        sigs = (
-            np.concatenate(self.sigs)
-            if self.sigs
-            else np.zeros((0, self.config.num_perm), np.uint32)
-        )
+        sigs = self._signatures()
         keep = [i for i, d in enumerate(self.doc_ids) if published is None or d in published]
         sigs = sigs[keep]
         ids = [self.doc_ids[i] for i in keep]

@@ -261,7 +261,11 @@ def html_to_text(html: str, max_depth: int = MAX_DEPTH, max_tags: int = MAX_TAGS
     if body is None:
         return PageText(_lines(title), shape.tags, scripts)
     for pre in body.css("pre"):  # preformatted text keeps its line breaks
-        for node in pre.traverse(include_text=True):
+        # The nodes are listed before any is replaced: selectolax's traverse() resumes
+        # from the node it yielded last, and a node replace_with() has unlinked has no
+        # parent, so advancing from it dereferences NULL (a segfault: issue 17, reported
+        # upstream in docs/upstream/selectolax-traverse-replace-segfault.md).
+        for node in list(pre.traverse(include_text=True)):
             if node.tag == "-text" and "\n" in (node.text_content or ""):
                 node.replace_with(node.text_content.replace("\n", _BREAK))
     for br in body.css("br"):
