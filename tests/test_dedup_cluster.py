@@ -9,13 +9,12 @@ same commit, and drop mode publishes only representatives.
 from __future__ import annotations
 
 import json
-import os
 
 import fsspec
 import pytest
 
-from tests.cluster import AWS_ENV, dask_cluster, moto_s3, worker_env
-from tests.conftest import SEEDS
+from tests.cluster import create_bucket, dask_cluster, worker_env
+from tests.conftest import SEEDS, copy_tree
 from tests.flowutil import read, run_flow
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.cluster, pytest.mark.slow]
@@ -24,31 +23,11 @@ SEED = "000_19a07147e699225f.txt"
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    import boto3
-
-    saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
-    with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
-        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
-        _forget_filesystems()  # another module's S3 server (another port) may be cached
-        try:
-            boto3.client("s3").create_bucket(Bucket=BUCKET)
-            yield url
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-
-def _forget_filesystems() -> None:
-    """zhclean keeps one filesystem per scheme and process, s3fs one per arguments: both
-    still point at the endpoint of the S3 server of an earlier test module."""
-    from zhclean.core.location import _remote_fs
-
-    _remote_fs.cache_clear()
-    fsspec.get_filesystem_class("s3").clear_instance_cache()
+def s3(s3_server):
+    """The session's moto S3 endpoint (zhclean's and s3fs's clients keep the endpoint
+    they were made with: one server for every module), with this module's bucket."""
+    create_bucket(BUCKET)
+    return s3_server
 
 
 def _links(root: str) -> dict[str, tuple[str, str | None]]:
@@ -103,3 +82,43 @@ def test_dedup_on_s3_with_dask_workers(s3, tmp_path):
         dups = read(out, "duplicates").to_pylist()
         assert {d["source"] for d in dups} == {first_copy, f"site-c/{SEED}"}
         assert {d["duplicate_of"] for d in dups} == {heir}
+
+
+def test_a_version_abandoned_on_s3_keeps_the_published_index(s3, tmp_path):
+    """A version that fails its dataset checks is abandoned: the reduce deletes what it
+    wrote. On object storage the index parts it carried are the published version's own
+    objects (nothing is copied there); deleting them too left the pointer naming files
+    that no longer exist, and every later run stopped at a damaged output."""
+    from zhclean.core.params import RunParams
+    from zhclean.run.context import make_run_id
+    from zhclean.run.dedup_publish import Reduce
+    from zhclean.run.local import run_local
+    from zhclean.run.store import open_store
+
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    (inp / "site-b").mkdir()
+    seed = (SEEDS / SEED).read_text(encoding="utf-8")
+    (inp / "site-b" / SEED).write_text(seed.replace("委", "会", 2), encoding="utf-8")
+    out = f"s3://{BUCKET}/abandoned"
+    params = RunParams(input_dir=str(inp), output_dir=out, workers=1)
+    assert run_local(params)["status"] == "published"
+    store = open_store(out)
+    base = store.current_manifest()
+    assert base.files["_dedup"]
+
+    # the next version's reduce (nothing new: every index part is carried), abandoned
+    # as publish_run abandons it when a dataset check fails
+    run_id = make_run_id()
+    reduce = Reduce(store, run_id, params, base)
+    staged, outcomes = reduce.before_snapshot({}, [], [])
+    manifest = store.build_snapshot(run_id, staged, outcomes, False, **reduce.snapshot_extras())
+    reduce.after_snapshot(manifest)
+    assert manifest.files["_dedup"] == base.files["_dedup"]  # referred to where they are
+    reduce.abandon()
+
+    fs = fsspec.filesystem("s3", skip_instance_cache=True, use_listings_cache=False)
+    pointer = json.loads(fs.cat_file(f"{out}/_current.json"))
+    for names in pointer["datasets"].values():
+        for name in names:
+            assert fs.exists(f"{out}/{name}"), name
+    assert run_local(params)["status"] == "nothing_to_do"

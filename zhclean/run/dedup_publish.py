@@ -281,8 +281,11 @@ class Reduce:
 
     def abandon(self) -> None:
         """The version will not be published (a dataset check failed): the rows and the
-        index written go, so a version that keeps the previous ones links their old parts."""
-        self.store.delete([*self.rewritten, *self.index_files])
+        index written go, so a version that keeps the previous ones links their old parts.
+        Only what is in this run's folder: on object storage a carried index part is the
+        published version's own object (``Store._carry`` copies nothing there)."""
+        mine = [f for f in (*self.rewritten, *self.index_files) if f.startswith(self.folder + "/")]
+        self.store.delete(mine)
         self.rewritten, self.index_files = [], []
 
     def _write_index(self) -> list[str]:
