@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pyarrow.parquet as pq
 import pytest
 
 from tests.badinput import build_bad_corpus
@@ -14,6 +15,7 @@ from tests.conftest import REPO, SEEDS, copy_tree
 from tests.flowutil import read
 from zhclean.core.params import RunParams
 from zhclean.run.errors import UsageError
+from zhclean.run.faults import FAULT_ENV
 from zhclean.run.local import run_local
 from zhclean.run.store import LocalStore
 
@@ -142,3 +144,44 @@ def test_a_first_run_blocked_by_the_gate_does_not_block_the_next(tmp_path):
     out = tmp_path / "out"
     assert _run(inp, out, max_quarantine_fraction=0.0)["status"] == "blocked_by_gate"
     assert _run(inp, out, max_quarantine_fraction=1.0)["status"] == "published"
+
+
+def test_a_document_that_crashes_the_sign_stage_costs_itself_and_the_rest_are_signed_once(
+    reprinted, tmp_path, monkeypatch
+):
+    """The sign step runs in the shard's guarded child (zhclean.run.guard): a document that
+    kills it (SIGSEGV inside the stage) is quarantined as ``sign.crash``; the batches
+    shipped before the crash keep their signatures, the new children sign the rest, and
+    no document is signed twice (a child is forked from a supervisor that holds the
+    signatures received so far) or left out of the index."""
+    inp, text = reprinted
+    (inp / "site-c").mkdir()
+    (inp / "site-c" / SEED).write_text(text.replace("委", "会", 3), encoding="utf-8")
+    cut = text.index(".", len(text) // 2) + 1  # this seed ends its sentences with "."
+    (inp / "site-d").mkdir()  # a reprint too, and the last input: its batch comes last
+    (inp / "site-d" / SEED).write_text(text[:cut] + "@@SEGV@@" + text[cut:], encoding="utf-8")
+    monkeypatch.setenv(FAULT_ENV, "segv:sign:@@SEGV@@")
+    out = tmp_path / "out"
+    # batches of 2: three shipped before the one the crash loses (site-c, site-d)
+    report = _run(inp, out, batch_docs=2, max_quarantine_fraction=1.0)
+
+    quarantine = read(out, "quarantine").select(["source", "stage", "check"]).to_pylist()
+    assert quarantine == [{"source": f"site-d/{SEED}", "stage": "sign", "check": "crash"}]
+    assert report["counts"]["published"] == 7 and report["accounting"]["balanced"]
+    sign = next(s for s in report["stages"] if s["name"] == "sign")
+    assert (sign["counters"]["signed"], sign["docs_rejected"]) == (7, 1)
+
+    rows = _rows(out)
+    store = LocalStore(out)
+    index = [
+        d
+        for rel in store.current_manifest().files["_dedup"]
+        for d in pq.read_table(store.path(rel), columns=["doc_id"]).column("doc_id").to_pylist()
+    ]
+    assert sorted(index) == sorted(r["doc_id"] for r in rows.values())  # each once
+
+    copies = [SEED, f"site-b/{SEED}", f"site-c/{SEED}"]
+    rep = min(rows[s]["doc_id"] for s in copies)  # one run: ties go to the smaller doc_id
+    assert sorted(rows[s]["duplicate_of"] or "" for s in copies) == ["", rep, rep]
+    assert sum(r["duplicate_of"] is not None for r in rows.values()) == 2
+    assert report["dedup"]["clusters"] == 1 and report["dedup"]["new_copies"] == 2
