@@ -122,3 +122,41 @@ def test_a_version_abandoned_on_s3_keeps_the_published_index(s3, tmp_path):
         for name in names:
             assert fs.exists(f"{out}/{name}"), name
     assert run_local(params)["status"] == "nothing_to_do"
+
+
+def test_cleanup_on_s3_keeps_the_index_parts_the_pointer_refers_to(s3, tmp_path):
+    """On object storage an index part is carried by reference from version to version:
+    the current pointer may name a part in the folder of a run whose version is no
+    longer kept. The cleanup of later runs deletes that folder's other files (its
+    manifest) but never a part the pointer names."""
+    from zhclean.core.params import RunParams
+    from zhclean.run.local import run_local
+    from zhclean.run.store import KEEP_SNAPSHOTS, open_store
+
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    seed = (SEEDS / SEED).read_text(encoding="utf-8")
+    (inp / "site-b").mkdir()
+    (inp / "site-b" / SEED).write_text(seed.replace("委", "会", 2), encoding="utf-8")
+    out = f"s3://{BUCKET}/kept-index"
+    params = RunParams(input_dir=str(inp), output_dir=out, workers=1)
+    assert run_local(params)["status"] == "published"
+    store = open_store(out)
+    first = store.current_manifest()
+    (first_part,) = first.files["_dedup"]
+    # more runs than versions kept, each adding a reprint: the first part's entries do
+    # not change, so every version refers to it where it is
+    for i in range(KEEP_SNAPSHOTS + 1):
+        site = inp / f"site-r{i}"
+        site.mkdir()
+        (site / SEED).write_text(seed.replace("委", "会", 3 + i), encoding="utf-8")
+        report = run_local(params)
+        assert report["status"] == "published" and report["dedup"]["new_copies"] == 1
+
+    fs = fsspec.filesystem("s3", skip_instance_cache=True, use_listings_cache=False)
+    pointer = json.loads(fs.cat_file(f"{out}/_current.json"))
+    assert first_part in pointer["datasets"]["_dedup"]
+    assert not fs.exists(f"{out}/_snapshots/{first.snapshot_id}/_manifest.json")  # cleaned
+    for names in pointer["datasets"].values():
+        for name in names:
+            assert fs.exists(f"{out}/{name}"), name
+    assert run_local(params)["status"] == "nothing_to_do"
