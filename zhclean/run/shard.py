@@ -104,7 +104,8 @@ def process_shard(
     """
     writer = DatasetWriter(run.staging, part_name(run.run_id, shard_id), run.run_id, run.input_root)
     if not (guard and CAN_FORK):
-        pipeline = build_pipeline(run.params, repeated, writer=writer)  # loads the dictionaries
+        # loads the dictionaries
+        pipeline = build_pipeline(run.shard_params, repeated, writer=writer)
         with _batch_gc(), watching(fault_watcher()):
             for batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
                 crash_point("staged-row-group")
@@ -167,7 +168,7 @@ def _supervised(
     writer: DatasetWriter,
 ) -> list[dict[str, Any]]:
     """Process ``refs`` in guarded child processes; this process writes what they send."""
-    pipeline = build_pipeline(run.params, repeated)  # here: every child starts with it loaded
+    pipeline = build_pipeline(run.shard_params, repeated)  # here: every child starts with it loaded
     steps = pipeline.steps
     _warm_up(run, steps, writer)
     sizes = [ref.size for ref in refs]
