@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import fsspec
 import pytest
@@ -149,6 +150,22 @@ def test_a_dask_cluster_run_publishes_what_a_local_run_does(tmp_path, corpus, ha
             assert not [
                 p for p in family if "uvicorn" in " ".join(p.cmdline()) or "prefect" in p.name()
             ]
+
+
+def test_a_relative_input_is_read_where_the_command_runs_not_where_workers_run(
+    tmp_path, corpus, monkeypatch
+):
+    """Dask workers have their own working directory: a relative ``--input`` must name
+    the command's folder (it used to be resolved on the worker, where it is another
+    folder or none, and every source was quarantined as a link outside the input)."""
+    inp, reference = corpus
+    envs = [worker_env(tmp_path / f"home{i}") for i in range(2)]
+    with dask_cluster(tmp_path / "dask", envs) as cluster:
+        monkeypatch.chdir(inp.parent)
+        out = tmp_path / "out"
+        state = run_flow(Path(inp.name), out, dask_address=cluster.address)
+        assert state.is_completed(), state.message
+        assert published_rows(out) == reference
 
 
 def test_a_dask_worker_killed_mid_shard_is_replaced_without_duplicates(tmp_path, corpus):

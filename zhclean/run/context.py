@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
@@ -49,6 +49,12 @@ class Run:
     def staging(self) -> str:
         """Where the run's shards write their parts: the run's own snapshot folder."""
         return self.store.snapshot_dir(self.run_id)
+
+    @property
+    def shard_params(self) -> RunParams:
+        """The parameters with the input as an absolute path: a shard may run on a Dask
+        worker whose working directory is not the command's."""
+        return replace(self.params, input_dir=self.input_root)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

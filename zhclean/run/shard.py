@@ -111,7 +111,7 @@ def process_shard(
     signer = Signer(run.run_id) if run.params.dedup != "off" else None
     if not (guard and CAN_FORK):
         # loads the dictionaries
-        pipeline = build_pipeline(run.params, repeated, writer=writer, signer=signer)
+        pipeline = build_pipeline(run.shard_params, repeated, writer=writer, signer=signer)
         with _batch_gc(), watching(fault_watcher()):
             for batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
                 crash_point("staged-row-group")
@@ -193,7 +193,7 @@ def _supervised(
     (a new child starts from the first document of the batch that was lost).
     """
     # here: every child starts with it loaded
-    pipeline = build_pipeline(run.params, repeated, signer=signer)
+    pipeline = build_pipeline(run.shard_params, repeated, signer=signer)
     steps = pipeline.steps
     _warm_up(run, steps, writer)
     if signer is not None:

@@ -37,7 +37,7 @@ def check_location(location: str, *, is_input: bool) -> None:
 def check_remote(location: str, *, must_exist: bool, writable: bool) -> None:
     bucket = location.partition("://")[2].partition("/")[0]
     try:
-        fs = _quick_fs(location.partition("://")[0])
+        fs = _quick_fs(location.partition("://")[0], *_client_settings())
         fs.call_s3("head_bucket", Bucket=bucket)
         if must_exist and not fs.exists(location):
             raise UsageError(f"input directory not found: {location}")
@@ -70,9 +70,16 @@ def describe(err: BaseException, bucket: str) -> str:
     return f"{name}: {text}"
 
 
+def _client_settings() -> tuple[str | None, str | None, int]:
+    """What a check's client is bound to: a changed endpoint, key or process needs a new one."""
+    env = os.environ
+    return env.get("AWS_ENDPOINT_URL"), env.get("AWS_ACCESS_KEY_ID"), os.getpid()
+
+
 @cache
-def _quick_fs(scheme: str) -> Any:
-    """A client for checks: one attempt, short timeouts (one per process and scheme)."""
+def _quick_fs(scheme: str, endpoint: str | None, key: str | None, pid: int) -> Any:
+    """A client for checks: one attempt, short timeouts (one per process, scheme, endpoint
+    and key: a client made for another endpoint would check the wrong store)."""
     import fsspec
 
     try:
