@@ -9,6 +9,7 @@ same commit, and drop mode publishes only representatives.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import fsspec
 import pytest
@@ -159,4 +160,38 @@ def test_cleanup_on_s3_keeps_the_index_parts_the_pointer_refers_to(s3, tmp_path)
     for names in pointer["datasets"].values():
         for name in names:
             assert fs.exists(f"{out}/{name}"), name
+    assert run_local(params)["status"] == "nothing_to_do"
+
+
+def test_an_output_whose_index_part_is_lost_is_named_and_a_full_refresh_rebuilds_it(s3, tmp_path):
+    """An index part of the current version gone (damage by hand, or by a zhclean before
+    the fence): a run names it; ``--full-refresh`` rebuilds the output, index included,
+    instead of failing on the part it does not need."""
+    from zhclean.core.params import RunParams
+    from zhclean.run.errors import UsageError
+    from zhclean.run.local import run_local
+
+    inp = copy_tree(SEEDS, tmp_path / "in")
+    seed = (SEEDS / SEED).read_text(encoding="utf-8")
+    (inp / "site-b").mkdir()
+    (inp / "site-b" / SEED).write_text(seed.replace("委", "会", 2), encoding="utf-8")
+    out = f"s3://{BUCKET}/lost-index"
+    params = RunParams(input_dir=str(inp), output_dir=out, workers=1)
+    assert run_local(params)["status"] == "published"
+    fs = fsspec.filesystem("s3", skip_instance_cache=True, use_listings_cache=False)
+    (lost,) = json.loads(fs.cat_file(f"{out}/_current.json"))["datasets"]["_dedup"]
+    fs.rm(f"{out}/{lost}")
+
+    with pytest.raises(UsageError, match="--full-refresh") as err:
+        run_local(params)
+    assert lost in str(err.value)
+
+    report = run_local(replace(params, full_refresh=True))
+    assert report["status"] == "published" and report["dedup"]["new_copies"] == 1
+    pointer = json.loads(fs.cat_file(f"{out}/_current.json"))
+    assert pointer["datasets"]["_dedup"]
+    for names in pointer["datasets"].values():
+        for name in names:
+            assert fs.exists(f"{out}/{name}"), name
+    assert sum(dup is not None for _, dup in _links(out).values()) == 1
     assert run_local(params)["status"] == "nothing_to_do"

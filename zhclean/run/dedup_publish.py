@@ -42,7 +42,7 @@ from zhclean.core.record import Outcome
 from zhclean.dedup.minhash import DEFAULT_CONFIG, MinHashConfig
 from zhclean.run.dedup import Entries, Update, update_index
 from zhclean.run.errors import UsageError
-from zhclean.run.store import HAS_ROWS, SNAPSHOTS, Manifest, Store
+from zhclean.run.store import HAS_ROWS, SNAPSHOTS, DamagedOutput, Manifest, Store
 from zhclean.writers.parquet import COMPRESSION
 
 INDEX = "_dedup"
@@ -84,6 +84,18 @@ def load_index(store: Store, manifest: Manifest | None, config: MinHashConfig) -
         entries.part = rel  # type: ignore[attr-defined]
         parts.append(entries)
     return parts
+
+
+def published_base(store: Store, full_refresh: bool) -> Manifest | None:
+    """The published version the reduce starts from. A ``--full-refresh`` rebuilds a
+    damaged output too (the pointer names a manifest that is gone): it needs none, so it
+    goes on without (every document then counts as first published by this run)."""
+    try:
+        return store.current_manifest()
+    except DamagedOutput:
+        if not full_refresh:
+            raise
+        return None
 
 
 def handover_sources(
@@ -156,7 +168,14 @@ class Reduce:
     ) -> tuple[dict[str, list[str]], list[tuple[Outcome, str | None]]]:
         started = time.process_time()
         full = self.params.full_refresh
-        self.index_parts = load_index(self.store, self.base, self.config)
+        try:
+            self.index_parts = load_index(self.store, self.base, self.config)
+        except FileNotFoundError:
+            if not full:
+                raise
+            # a damaged output rebuilt: the index only lends its order (the runs that
+            # first published each document); without it, this run is their first
+            self.index_parts = []
         index = Entries.concat(self.index_parts, self.config)
         new = Entries.concat(
             [

@@ -18,7 +18,7 @@ from zhclean.core.params import RunParams
 from zhclean.run.context import Run, check_no_overlap
 from zhclean.run.datasets import quarantined_sources
 from zhclean.run.dedup_publish import STAGED as DEDUP_STAGED
-from zhclean.run.dedup_publish import DedupOutcome, Reduce, carry_index
+from zhclean.run.dedup_publish import DedupOutcome, Reduce, carry_index, published_base
 from zhclean.run.errors import UsageError
 from zhclean.run.faults import crash_point
 from zhclean.run.lock import check_lease
@@ -96,7 +96,7 @@ def _build(
         for r in results
         for o in r.outcomes
     ]
-    base = store.current_manifest()
+    base = published_base(store, run.params.full_refresh)
     reduce = None
     if decision.publish and run.params.dedup != "off":
         reduce = Reduce(store, run.run_id, run.params, base)
