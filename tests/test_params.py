@@ -68,7 +68,8 @@ def test_deployment_parameters_are_run_parameters_with_their_defaults():
 def test_bad_values_are_reported_one_line_each():
     bad = RunParams(max_quarantine_fraction=2, workers=0, shard_mb=0, batch_docs=0,
                     max_sentence_chars=0, wait_for_lock=-1, max_doc_mb=0,
-                    tokenizer="spacy", dask_address="localhost", stage_timeout=0)  # fmt: skip
+                    tokenizer="spacy", dask_address="localhost", stage_timeout=0,
+                    dedup="yes")  # fmt: skip
     problems = bad.problems()
-    assert len(problems) == 10 and all("\n" not in p and p.startswith("--") for p in problems)
+    assert len(problems) == 11 and all("\n" not in p and p.startswith("--") for p in problems)
     assert DEFAULTS.problems() == []

@@ -14,6 +14,9 @@ from typing import Any
 
 # The --tokenizer choices: jieba-rs giving the reference's tokens, and the reference.
 TOKENIZERS = ("fast", "jieba")
+# The --dedup choices: near-duplicates marked (published, duplicate_of set), dropped
+# (not published, listed in the duplicates dataset), or not looked for.
+DEDUP_MODES = ("mark", "drop", "off")
 
 
 class ParamError(ValueError):
@@ -134,6 +137,13 @@ class RunParams:
         "seconds one stage may spend on one document, plus as many per MB of it: a document "
         "over it is quarantined (<stage>.timeout) and the rest of its shard goes on",
         bounds=Bounds(0, 24 * 3600, above=True),
+    )
+    dedup: str = _param(
+        "mark",
+        "near-duplicate documents: mark (publish every copy, duplicate_of names its "
+        "representative), drop (publish only representatives; copies go to the duplicates "
+        "dataset) or off; changing it needs --full-refresh (default: mark)",
+        choices=DEDUP_MODES,
     )
 
     def problems(self) -> list[str]:

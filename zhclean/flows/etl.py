@@ -150,6 +150,7 @@ def etl(
     max_doc_mb: float = D.max_doc_mb,
     tokenizer: str = D.tokenizer,
     stage_timeout: float = D.stage_timeout,
+    dedup: str = D.dedup,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
+from zhclean.run.dedup_publish import check_dedup
 from zhclean.run.errors import UsageError
 from zhclean.run.fingerprint import Fingerprint, code_fingerprint
 from zhclean.run.lock import output_lock
@@ -174,7 +175,10 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     run_id = run_id or make_run_id()
     store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
-        start = store.begin(run_id, params.full_refresh)
+        # a version made with another --dedup mode is refused as one of another schema is
+        start = store.begin(
+            run_id, params.full_refresh, check=lambda current: check_dedup(current, params)
+        )
         run = Run(
             run_id,
             params,

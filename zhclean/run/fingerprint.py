@@ -30,8 +30,9 @@ from pathlib import Path
 from zhclean.run.errors import UsageError
 from zhclean.tokenizers.common import jieba_dict_path
 
-# Libraries whose version can change what a document becomes.
-TEXT_LIBRARIES = ("jieba", "rjieba", "opencc", "selectolax")
+# Libraries whose version can change what a document becomes (rensa: its signatures,
+# so which documents are linked as near-duplicates).
+TEXT_LIBRARIES = ("jieba", "rjieba", "opencc", "selectolax", "rensa")
 
 
 class OtherCode(UsageError):

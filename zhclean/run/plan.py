@@ -29,6 +29,7 @@ from zhclean.readers.files import (
 )
 from zhclean.readers.html import page_text
 from zhclean.run.context import Run
+from zhclean.run.dedup_publish import handover_sources
 from zhclean.run.guard import (
     CAN_FORK,
     Limits,
@@ -39,7 +40,7 @@ from zhclean.run.guard import (
     plan_batches,
     supervise,
 )
-from zhclean.run.store import Manifest
+from zhclean.run.store import HAS_ROWS, Manifest
 
 # Smallest shard worth a task: below it, task start-up costs more than the work.
 MIN_SHARD_BYTES = 256 * 1024
@@ -170,6 +171,9 @@ class RunPlan:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # unchanged sources processed again: near-duplicates whose representative changes
+    # (--dedup drop: one of them takes the role and must be published)
+    forced: list[str] = field(default_factory=list)
 
     @property
     def groups_to_process(self) -> set[str]:
@@ -205,9 +209,7 @@ def plan_run(
         else:
             plan.unchanged.append(ref.source)
     listed = {ref.source for ref in sources}
-    plan.missing = sorted(
-        s for s, e in known.items() if s not in listed and e.status == "published"
-    )
+    plan.missing = sorted(s for s, e in known.items() if s not in listed and e.status in HAS_ROWS)
     return plan
 
 
@@ -279,6 +281,11 @@ def plan_work(
     full_refresh = run.params.full_refresh  # it reads no manifest (one may be damaged)
     manifest = None if full_refresh else run.store.current_manifest()
     plan = plan_run(sources, scan.hashes, manifest, full_refresh)
+    forced = set(handover_sources(run.store, manifest, plan.changed, run.params))
+    if forced:
+        plan.forced = sorted(forced)
+        plan.unchanged = [s for s in plan.unchanged if s not in forced]
+        plan.to_process += [ref for ref in plan.sources if ref.source in forced]
     target = shard_bytes(plan.bytes_to_process, slots or run.params.n_workers, run.params.shard_mb)
     repeated = scan.repeated(plan.groups_to_process, StripperConfig.repeat_min_docs)
     return RunWork(plan, make_shards(plan.to_process, target), repeated)

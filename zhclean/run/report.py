@@ -34,6 +34,7 @@ class RunTally:
     published: int
     quarantined: int
     vanished: list[str] = field(default_factory=list)  # deleted during the run
+    duplicates: int = 0  # near-duplicates not published (--dedup drop)
     totals: dict[str, int] = field(default_factory=dict)
     failed_checks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -45,7 +46,7 @@ class RunTally:
     def balanced(self) -> bool:
         """The accounting identity: every input is published, quarantined, skipped, or was
         deleted during the run (then reported missing, like one deleted before it)."""
-        done = self.published + self.quarantined + len(self.vanished)
+        done = self.published + self.quarantined + self.duplicates + len(self.vanished)
         return self.inputs == done + self.skipped and done == self.processed
 
 
@@ -134,11 +135,13 @@ def build_report(
     reasons: dict[str, str],
     flow_run_id: str | None = None,
     quarantine_gone: list[str] | None = None,
+    dedup: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run report: one JSON-serializable dict (see render_markdown for the layout).
 
     ``quarantine_gone``: the quarantined sources the run's input no longer holds (the
-    quarantine's current view leaves them out; None: not known).
+    quarantine's current view leaves them out; None: not known). ``dedup``: what the
+    near-duplicate reduce found (None: it did not run).
     """
     parameters = asdict(run.params)
     elapsed_seconds = run.elapsed()
@@ -167,6 +170,8 @@ def build_report(
             "published": published,
             "would_have_published": would_have,
             "quarantined": tally.quarantined,
+            "duplicates": tally.duplicates,
+            "forced": len(plan.forced),
             "sentences": totals.get("sentences", 0),
             "tokens": totals.get("tokens", 0),
             "bytes_processed": totals.get("bytes_in", 0),
@@ -179,9 +184,11 @@ def build_report(
             "would_have_published": would_have,
             "quarantined": tally.quarantined,
             "skipped": tally.skipped,
+            "duplicates": tally.duplicates,
             "deleted_during_run": len(tally.vanished),
             "balanced": tally.balanced,
         },
+        "dedup": dedup,
         "gate": {
             "max_quarantine_fraction": parameters["max_quarantine_fraction"],
             "quarantine_fraction": tally.quarantine_fraction,
@@ -295,10 +302,13 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- accounting: inputs {report['accounting']['inputs']} = "
         f"{_published_phrase(report, short=True)} + quarantined {report['accounting']['quarantined']} "
         f"+ skipped {report['accounting']['skipped']} "
+        f"+ near-duplicates not published {report['accounting'].get('duplicates', 0)} "
         f"+ deleted during the run {report['accounting'].get('deleted_during_run', 0)} → "
         f"{'balanced' if report['accounting']['balanced'] else 'NOT BALANCED'}",
         "",
     ]
+    if report.get("dedup"):  # before the blank line that ends the summary
+        out.insert(len(out) - 1, "- near-duplicates: " + dedup_line(report))
     if report.get("warnings"):
         out += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
     out += ["## Stages", "", "| stage | in | out | rejected | seconds |", "|---|---|---|---|---|"]
@@ -330,6 +340,23 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def dedup_line(report: dict[str, Any]) -> str:
+    """How many copies the run found, and the clusters and copies of the new version."""
+    d = report["dedup"]
+    mode = report.get("parameters", {}).get("dedup", "mark")
+    found = f"{plural(d.get('new_copies', 0), 'copy')} found in this run".replace("copys", "copies")
+    if mode == "drop":
+        found += f" ({d.get('dropped', 0)} not published)"
+    parts = [
+        found,
+        f"{plural(d.get('clusters', 0), 'cluster')} of {d.get('copies', 0)} copies "
+        f"{'not published' if mode == 'drop' else 'marked'} in this version",
+    ]
+    if d.get("handovers"):
+        parts.append(f"{d['handovers']} representatives handed over")
+    return "; ".join(parts)
+
+
 def _published_phrase(report: dict[str, Any], short: bool = False) -> str:
     published, would_have = published_counts(report)
     if would_have:
@@ -352,6 +379,8 @@ def summary_lines(report: dict[str, Any], wall_seconds: float | None = None) -> 
     ]
     if would_have:
         lines.append(f"  not written  {plural(would_have, 'document')} passed their checks")
+    if report.get("dedup"):
+        lines.append("  near-duplicates  " + dedup_line(report))
     return [
         *lines,
         f"  sentences  {c['sentences']}  tokens {c['tokens']}",

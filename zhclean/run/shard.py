@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zhclean.cleaners.repetition import RepeatedLines
+from zhclean.core.location import join
 from zhclean.core.record import Document, Outcome, SourceRef
 from zhclean.core.step import StepStats, merge_stats
+from zhclean.dedup.step import Signer
 from zhclean.readers.files import compute_doc_id
 from zhclean.run.context import Run
+from zhclean.run.dedup_publish import STAGED as DEDUP_STAGED
 from zhclean.run.faults import crash_point
 from zhclean.run.guard import (
     CAN_FORK,
@@ -35,6 +38,7 @@ from zhclean.run.guard import (
 from zhclean.run.pipeline import build_pipeline
 from zhclean.run.store import SNAPSHOTS
 from zhclean.writers.datasets import DatasetWriter
+from zhclean.writers.parquet import ParquetPartWriter
 
 
 @dataclass
@@ -102,10 +106,12 @@ def process_shard(
     child process, so that a document that crashes, hangs or exhausts it is quarantined
     and costs nothing else (:mod:`zhclean.run.guard`). Without it, in this process.
     """
-    writer = DatasetWriter(run.staging, part_name(run.run_id, shard_id), run.run_id, run.input_root)
+    name = part_name(run.run_id, shard_id)
+    writer = DatasetWriter(run.staging, name, run.run_id, run.input_root)
+    signer = Signer(run.run_id) if run.params.dedup != "off" else None
     if not (guard and CAN_FORK):
         # loads the dictionaries
-        pipeline = build_pipeline(run.shard_params, repeated, writer=writer)
+        pipeline = build_pipeline(run.shard_params, repeated, writer=writer, signer=signer)
         with _batch_gc(), watching(fault_watcher()):
             for batch in pipeline.batches(Document.from_ref(ref) for ref in refs):
                 crash_point("staged-row-group")
@@ -113,14 +119,25 @@ def process_shard(
         stats = [s.to_dict() for s in pipeline.stats()]
     else:
         try:
-            stats = _supervised(run, refs, repeated, writer)
+            stats = _supervised(run, refs, repeated, writer, signer)
         except BaseException:
             writer.abort()
             raise
         writer.close()
     folder = f"{SNAPSHOTS}/{run.run_id}"  # where the writer staged them, from the root
     files = {ds: f"{folder}/{ds}/{name}" for ds, name in writer.files.items()}
+    if signer is not None and _stage_signatures(run, name, signer, writer.outcomes):
+        files[DEDUP_STAGED] = f"{folder}/{DEDUP_STAGED}/{name}"
     return ShardResult(shard_id, files, writer.outcomes, stats)
+
+
+def _stage_signatures(run: Run, name: str, signer: Signer, outcomes: list[Outcome]) -> bool:
+    """Stage the index entries of the shard's published documents (the publish step links
+    them, :mod:`zhclean.run.dedup_publish`); False: there were none."""
+    published = {o.doc_id for o in outcomes if o.status == "published"}
+    entries = ParquetPartWriter(join(run.staging, DEDUP_STAGED, name), signer.table().schema)
+    entries.write_table(signer.table(published))
+    return entries.close() is not None
 
 
 # A page that takes every stage's path once (HTML, a dateline, prose, a list).
@@ -144,7 +161,7 @@ def _warm_up(run: Run, steps: list, writer: DatasetWriter) -> None:
     modules, regex compilation). Paid here, every child starts warm; paid in the children,
     it would be paid again by each (about 10% of a 10 MB shard's CPU, measured).
     """
-    key = (run.params.tokenizer, run.params.max_sentence_chars)
+    key = (run.params.tokenizer, run.params.max_sentence_chars, run.params.dedup != "off")
     if key in _WARM:
         return
     docs = [
@@ -166,11 +183,21 @@ def _supervised(
     refs: list[SourceRef],
     repeated: dict[str, RepeatedLines] | None,
     writer: DatasetWriter,
+    signer: Signer | None = None,
 ) -> list[dict[str, Any]]:
-    """Process ``refs`` in guarded child processes; this process writes what they send."""
-    pipeline = build_pipeline(run.shard_params, repeated)  # here: every child starts with it loaded
+    """Process ``refs`` in guarded child processes; this process writes what they send.
+
+    With a ``signer``, each child signs the documents of its batches and sends their
+    signatures with the batch's tables; this process adds them to its ``signer``. So a
+    document whose child died has none, and every other document is signed exactly once
+    (a new child starts from the first document of the batch that was lost).
+    """
+    # here: every child starts with it loaded
+    pipeline = build_pipeline(run.shard_params, repeated, signer=signer)
     steps = pipeline.steps
     _warm_up(run, steps, writer)
+    if signer is not None:
+        signer.take()  # the warm-up page's, if it ran: not a document of the shard
     sizes = [ref.size for ref in refs]
     # the steps' stats: zero here (the children run them), then each child's, as of its
     # last batch (they count from zero: each starts as a copy of this process)
@@ -178,6 +205,8 @@ def _supervised(
 
     def work(tracker: Tracker, send: Callable[[Any], None], plan: Plan) -> None:
         watch = Watch(tracker)
+        if signer is not None:
+            signer.take()  # a copy of what the supervisor holds: earlier children's
         with _batch_gc(), watch.installed():
             for items in plan_batches(sizes, plan, pipeline.batch_docs, pipeline.batch_bytes):
                 batch = [Document.from_ref(refs[i]) for i in items]
@@ -186,16 +215,20 @@ def _supervised(
                     step.run(batch)
                 watch(writer.name, None)
                 prepared = writer.prepare(batch)
+                signed = signer.take() if signer is not None else None
                 watch("ship", None)
-                send(("batch", items[-1] + 1, prepared, [s.stats.to_dict() for s in steps]))
-                del batch, prepared
+                stats_now = [s.stats.to_dict() for s in steps]
+                send(("batch", items[-1] + 1, prepared, stats_now, signed))
+                del batch, prepared, signed
 
     def on_message(message: tuple) -> None:
         if message[0] == "child":
             stats.append([])
             return
-        _, _, prepared, child_stats = message
+        _, _, prepared, child_stats, signed = message
         writer.write_prepared(prepared)
+        if signed is not None and signer is not None:
+            signer.add(*signed)
         stats[-1] = child_stats
         crash_point("staged-row-group")
 

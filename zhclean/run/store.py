@@ -48,7 +48,7 @@ import json
 import os
 import posixpath
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,8 +66,12 @@ from zhclean.run.errors import RunError, UsageError
 from zhclean.run.faults import BEFORE_CLEANUP, crash_point
 from zhclean.writers.parquet import COMPRESSION, write_empty
 
-DATASETS = ("documents", "sentences", "quarantine")
-PUBLISHED = ("documents", "sentences")  # rows replaced per source; the quarantine is a log
+DATASETS = ("documents", "sentences", "quarantine", "duplicates")
+# rows replaced per source; the quarantine is a log
+PUBLISHED = ("documents", "sentences", "duplicates")
+# Statuses of a source whose rows are in a published dataset: documents and sentences, or
+# (a near-duplicate not published, --dedup drop) the duplicates dataset.
+HAS_ROWS = ("published", "duplicate")
 SNAPSHOTS = "_snapshots"
 RUNS = "_runs"
 CURRENT = "current"
@@ -124,9 +128,9 @@ class SourceEntry:
 
     sha256: str
     doc_id: str
-    status: str  # "published" | "quarantined"
+    status: str  # "published" | "quarantined" | "duplicate" (not published: --dedup drop)
     run_id: str
-    file: str | None = None  # the documents part holding its row, relative to the root
+    file: str | None = None  # the documents (duplicates) part holding its row, from the root
     check: str | None = None
 
 
@@ -142,6 +146,9 @@ class Manifest:
     files: dict[str, list[str]]
     sources: dict[str, SourceEntry] = field(default_factory=dict)
     format: int = FORMAT
+    # near-duplicates: the mode and signature key the version was made with (None: off or
+    # older); its index files are files["_dedup"] (zhclean.run.dedup_publish)
+    dedup: dict[str, str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
@@ -275,9 +282,15 @@ class Store:
         ``flock`` is held until its holder dies, so no earlier run is still alive."""
         return self.version(), 0
 
-    def begin(self, run_id: str, full_refresh: bool) -> Start:
+    def begin(
+        self,
+        run_id: str,
+        full_refresh: bool,
+        check: Callable[[Manifest | None], None] | None = None,
+    ) -> Start:
         """Start a run, under the output's lock: fence out earlier runs, check the current
-        version (damage, schema versions), report and remove what interrupted runs left.
+        version (damage, schema versions, and the caller's ``check`` of it, which raises
+        to refuse the run), report and remove what interrupted runs left.
 
         Only ``--full-refresh`` may start from a damaged version: it does not read it.
         """
@@ -302,6 +315,8 @@ class Store:
                 "rebuild it from the input"
             )
         self.check_versions(full_refresh, state.current)
+        if check is not None:
+            check(state.current)
         interrupted, removed = self._leftovers(state, listing)
         removed = self._cleanup(removed)
         self._mark(run_id, generation)
@@ -370,6 +385,8 @@ class Store:
         outcomes: Iterable[tuple[Outcome, str | None]],
         full_refresh: bool,
         publish: bool = True,
+        extra_files: dict[str, list[str]] | None = None,
+        dedup: dict[str, str] | None = None,
     ) -> Manifest:
         """The next version, complete in the run's folder (nothing visible changes).
 
@@ -377,6 +394,8 @@ class Store:
         to the root); ``outcomes`` pairs each processed source's outcome with the staged
         documents file holding its row. With ``publish`` off (a blocked run), documents,
         sentences and sources stay as they are and only the quarantine grows.
+        ``extra_files`` (the near-duplicate index, already in the run's folder) and
+        ``dedup`` are recorded as they are.
         """
         base = None if full_refresh else self.current_manifest()
         folder = f"{SNAPSHOTS}/{run_id}"
@@ -389,7 +408,7 @@ class Store:
         outcomes = [(o, f) for o, f in outcomes if o.status != "missing"] if publish else []
         for o, _ in outcomes:
             old = sources.get(o.source)
-            if old is not None and old.status == "published" and old.file:
+            if old is not None and old.status in HAS_ROWS and old.file:
                 drop_by_part.setdefault(posixpath.basename(old.file), set()).add(old.doc_id)
         if base is not None:
             for ds in DATASETS:
@@ -422,11 +441,16 @@ class Store:
             parent=None if base is None else base.snapshot_id,
             created_at=datetime.now(UTC).isoformat(),
             schema_versions=dict(SCHEMA_VERSIONS),
-            files={ds: sorted(names) for ds, names in files.items()},
+            files={ds: sorted(names) for ds, names in {**files, **(extra_files or {})}.items()},
             sources=dict(sorted(sources.items())),
+            dedup=dedup,
         )
-        self.write_text(f"{folder}/{MANIFEST}", manifest.to_json())
+        self.save_manifest(manifest)
         return manifest
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        """Write (or write again, once complete) a version's manifest in its folder."""
+        self.write_text(f"{SNAPSHOTS}/{manifest.snapshot_id}/{MANIFEST}", manifest.to_json())
 
     def _carry(self, rel: str, target: str) -> str:
         """Make an unchanged part of the previous version part of the new one."""
