@@ -261,9 +261,14 @@ def html_to_text(html: str, max_depth: int = MAX_DEPTH, max_tags: int = MAX_TAGS
     if body is None:
         return PageText(_lines(title), shape.tags, scripts)
     for pre in body.css("pre"):  # preformatted text keeps its line breaks
-        for node in pre.traverse(include_text=True):
-            if node.tag == "-text" and "\n" in (node.text_content or ""):
-                node.replace_with(node.text_content.replace("\n", _BREAK))
+        # Collect first: replacing nodes while Lexbor walks the tree crashes it (SIGSEGV).
+        texts = [
+            node
+            for node in pre.traverse(include_text=True)
+            if node.tag == "-text" and "\n" in (node.text_content or "")
+        ]
+        for node in texts:
+            node.replace_with(node.text_content.replace("\n", _BREAK))
     for br in body.css("br"):
         br.replace_with(_BREAK)
     for node in body.css(_BLOCK_CSS):
