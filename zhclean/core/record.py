@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from zhclean.core.dom import LineDom
+
 # Ids of the lines the boilerplate stripper marks and the metadata extractor reads: the
 # heading (it becomes the title) and copies of it in the body.
 TITLE_HEADING = "title.heading"
@@ -100,6 +102,8 @@ class Document:
     # An HTML input's visible text, one block per line (``raw_text`` keeps the markup);
     # None for a text input. See ``input_text``.
     converted_text: str | None = None
+    # An HTML input's per-line DOM evidence (row i: line i of ``converted_text``).
+    dom: LineDom | None = None
     text: str = ""
     script: str | None = None
     title: str | None = None
