@@ -201,7 +201,9 @@ def render(pages: list[Page], scores: Scores, per_page: bool) -> str:
         lines.append("|---|---|---|---|" + "---|" * len(systems))
         for p in pages:
             cells = [f"{scores.rows[s][p.pid][2]:.3f}" for s in systems]
-            lines.append(f"| {p.pid} | {p.kind} | {p.site} | {p.split} | " + " | ".join(cells) + " |")
+            lines.append(
+                f"| {p.pid} | {p.kind} | {p.site} | {p.split} | " + " | ".join(cells) + " |"
+            )
         lines.append("")
     lines.append("| system | pages | P | R | F1 | F1 articles | F1 threads | pages < 0.5 |")
     lines.append("|---|---|---|---|---|---|---|---|")

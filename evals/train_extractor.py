@@ -44,26 +44,25 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from evals.metric import content_prf, shingles  # noqa: E402
-from evals.real_pages import DATA as ZH_HTML  # noqa: E402
-from evals.real_pages import visible_text  # noqa: E402
-from evals.score_inprocess import CLASSES_DIR  # noqa: E402
-from evals.webtext_eval import DEFAULT_DEV  # noqa: E402
-from zhclean.cleaners.boilerplate import BoilerplateStripper, Page, StripperConfig  # noqa: E402
-from zhclean.cleaners.features import FEATURES, FEATURES_2, INDEX  # noqa: E402
-from zhclean.cleaners.model import LineModel, export_tree  # noqa: E402
-from zhclean.cleaners.rules import RuleSet  # noqa: E402
-from zhclean.core.chars import split_lines  # noqa: E402
-from zhclean.core.params import RunParams  # noqa: E402
-from zhclean.core.record import Document, SourceRef  # noqa: E402
-from zhclean.core.simplify import to_simplified  # noqa: E402
-from zhclean.normalizers.script import ScriptConverter  # noqa: E402
-from zhclean.normalizers.text import TextNormalizer  # noqa: E402
-from zhclean.readers.files import FileReader  # noqa: E402
-from zhclean.readers.html import HtmlConverter  # noqa: E402
-from zhclean.run.plan import scan_sources  # noqa: E402
+from evals.metric import content_prf, shingles
+from evals.real_pages import DATA as ZH_HTML
+from evals.real_pages import visible_text
+from evals.score_inprocess import CLASSES_DIR
+from evals.webtext_eval import DEFAULT_DEV
+from zhclean.cleaners.boilerplate import BoilerplateStripper, Page, StripperConfig
+from zhclean.cleaners.features import FEATURES, FEATURES_2
+from zhclean.cleaners.model import LineModel, export_tree
+from zhclean.cleaners.rules import RuleSet
+from zhclean.core.chars import split_lines
+from zhclean.core.record import Document, SourceRef
+from zhclean.core.simplify import to_simplified
+from zhclean.normalizers.script import ScriptConverter
+from zhclean.normalizers.text import TextNormalizer
+from zhclean.readers.files import FileReader
+from zhclean.readers.html import HtmlConverter
+from zhclean.run.plan import scan_sources
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_OUT = REPO / "zhclean" / "data" / "line_model.json"
@@ -126,7 +125,7 @@ def label_lines(texts: list[str], gold: str) -> np.ndarray:
 def weights(page: Page) -> np.ndarray:
     """Each line's share of the page's characters, plus an equal share per line: every
     page weighs 1, long lines most, as the metric counts characters."""
-    chars = np.expm1(page.x[:, INDEX["log_chars"]])
+    chars = page.chars
     n = len(chars)
     if not n:
         return chars
@@ -202,7 +201,9 @@ def load_samples(roots: list[Path], split: str = "dev", classes: bool = True) ->
                 if doc.rejected:
                     continue
                 page = stripper.prepare(doc.text, split_lines(doc.input_text), "", doc.dom)
-                samples.append(Sample(pg["pid"], view, "zh-html", pg["group"], pg["kind"], pg["gold"], page))
+                samples.append(
+                    Sample(pg["pid"], view, "zh-html", pg["group"], pg["kind"], pg["gold"], page)
+                )
     if split == "dev":
         sites = json.loads((REPO / "evals" / "sites.json").read_text(encoding="utf-8"))
         paths = sorted(p for p in DEFAULT_DEV.glob("*.txt") if not p.name.endswith(".gold.txt"))
@@ -213,7 +214,9 @@ def load_samples(roots: list[Path], split: str = "dev", classes: bool = True) ->
             gold = (path.parent / f"{path.stem}.gold.txt").read_text(encoding="utf-8")
             page = stripper.prepare(doc.text, split_lines(doc.input_text), "", None)
             site = sites.get(path.stem, {}).get("site", path.stem)
-            samples.append(Sample(path.stem, "text", "webtext", f"webtext:{site}", "article", gold, page))
+            samples.append(
+                Sample(path.stem, "text", "webtext", f"webtext:{site}", "article", gold, page)
+            )
         if classes:
             for cls_dir in sorted(p for p in CLASSES_DIR.iterdir() if p.is_dir()):
                 paths = sorted(p for p in cls_dir.glob("*.txt") if not p.name.endswith(".gold.txt"))
@@ -223,7 +226,17 @@ def load_samples(roots: list[Path], split: str = "dev", classes: bool = True) ->
                     doc = docs[path.name]
                     gold = (path.parent / f"{path.stem}.gold.txt").read_text(encoding="utf-8")
                     page = stripper.prepare(doc.text, split_lines(doc.input_text), "", None)
-                    samples.append(Sample(path.stem, "text", "classes", f"classes:{cls_dir.name}", "article", gold, page))
+                    samples.append(
+                        Sample(
+                            path.stem,
+                            "text",
+                            "classes",
+                            f"classes:{cls_dir.name}",
+                            "article",
+                            gold,
+                            page,
+                        )
+                    )
     for s in samples:
         s.y = label_lines([s.page.lines[i].text for i in s.page.rows], s.gold)
         s.w = weights(s.page)
@@ -236,9 +249,7 @@ def load_samples(roots: list[Path], split: str = "dev", classes: bool = True) ->
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    model = HistGradientBoostingClassifier(
-        random_state=SEED, early_stopping=False, **params
-    )
+    model = HistGradientBoostingClassifier(random_state=SEED, early_stopping=False, **params)
     model.fit(x, y, sample_weight=w)
     return model
 
@@ -259,11 +270,12 @@ def stack(samples: list[Sample], rows: list[int] | None = None, cols: int | None
     return x, y, w
 
 
-CLASS_WEIGHT = 0.2
+# How much a page of each source weighs in training (a real page weighs 1).
+SOURCE_WEIGHTS = {"zh-html": 1.0, "webtext": 1.0, "classes": 0.2}
 
 
 def weight_of(s: Sample) -> float:
-    return CLASS_WEIGHT if s.source == "classes" else 1.0
+    return SOURCE_WEIGHTS[s.source]
 
 
 def folds_of(samples: list[Sample], k: int) -> list[int]:
@@ -290,9 +302,8 @@ def fill_context(samples: list[Sample]) -> None:
     from zhclean.cleaners.features import context_scores, group_scores
 
     for s in samples:
-        han = np.expm1(s.page.x[:, INDEX["log_han"]])
-        context_scores(s.page.x, s.page.p1, han)
-        group_scores(s.page.x, s.page.p1, s.page.groups, han)
+        context_scores(s.page.x, s.page.p1, s.page.han)
+        group_scores(s.page.x, s.page.p1, s.page.groups, s.page.han)
 
 
 def decide_text(stripper: BoilerplateStripper, s: Sample, p: np.ndarray) -> str:
@@ -321,6 +332,7 @@ def cross_validate(samples: list[Sample], k: int, params: dict, threshold: float
                 continue
             s = samples[i]
             p = model2.predict_proba(s.page.x)[:, 1]
+            s.page.p = p  # out of fold: for tuning the decisions without refitting
             text = decide_text(stripper, s, p)
             results[(s.pid, s.view, s.source, s.kind)] = content_prf(text, s.gold)[2]
     return summarize(results)
@@ -331,9 +343,15 @@ def summarize(results: dict) -> dict:
     for name, pick in {
         "zh-html html": lambda key: key[2] == "zh-html" and key[1] == "html",
         "zh-html text": lambda key: key[2] == "zh-html" and key[1] == "text",
-        "zh-html html articles": lambda key: key[2] == "zh-html" and key[1] == "html" and key[3] == "article",
-        "zh-html html threads": lambda key: key[2] == "zh-html" and key[1] == "html" and key[3] == "thread",
-        "zh-html text threads": lambda key: key[2] == "zh-html" and key[1] == "text" and key[3] == "thread",
+        "zh-html html articles": lambda key: (
+            key[2] == "zh-html" and key[1] == "html" and key[3] == "article"
+        ),
+        "zh-html html threads": lambda key: (
+            key[2] == "zh-html" and key[1] == "html" and key[3] == "thread"
+        ),
+        "zh-html text threads": lambda key: (
+            key[2] == "zh-html" and key[1] == "text" and key[3] == "thread"
+        ),
         "webtext": lambda key: key[2] == "webtext",
         "classes": lambda key: key[2] == "classes",
     }.items():
@@ -365,7 +383,9 @@ def _commit() -> str:
         return "unknown"
 
 
-def train_final(samples: list[Sample], k: int, params: dict, threshold: float, roots: list[Path]) -> dict:
+def train_final(
+    samples: list[Sample], k: int, params: dict, threshold: float, roots: list[Path]
+) -> dict:
     fold = folds_of(samples, k)
     out_of_fold_p1(samples, fold, k, params)
     fill_context(samples)
@@ -383,9 +403,11 @@ def train_final(samples: list[Sample], k: int, params: dict, threshold: float, r
             "seed": SEED,
             "params": params,
             "folds": k,
-            "class_weight": CLASS_WEIGHT,
+            "source_weights": SOURCE_WEIGHTS,
             "data": {
-                "roots": [str(r.relative_to(REPO)) if r.is_relative_to(REPO) else str(r) for r in roots],
+                "roots": [
+                    str(r.relative_to(REPO)) if r.is_relative_to(REPO) else str(r) for r in roots
+                ],
                 "split": "dev",
                 "webtext": str(DEFAULT_DEV.relative_to(REPO)),
                 "classes": str(CLASSES_DIR.relative_to(REPO)),
@@ -398,7 +420,9 @@ def train_final(samples: list[Sample], k: int, params: dict, threshold: float, r
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--root", type=Path, action="append", default=[])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--threshold", type=float, default=0.5)
@@ -410,7 +434,10 @@ def main(argv: list[str] | None = None) -> int:
     roots = [ZH_HTML, *args.root, *(r for r in LOCAL_ROOTS if r.exists() and r not in args.root)]
     t0 = time.time()
     samples = load_samples(roots, "dev", classes=not args.no_classes)
-    print(f"{len(samples)} samples, {sum(len(s.y) for s in samples)} lines, {time.time() - t0:.0f} s", file=sys.stderr)
+    print(
+        f"{len(samples)} samples, {sum(len(s.y) for s in samples)} lines, {time.time() - t0:.0f} s",
+        file=sys.stderr,
+    )
     cv = cross_validate(samples, args.folds, PARAMS, args.threshold)
     pages = cv.pop("_pages")
     print(json.dumps(cv, indent=1))

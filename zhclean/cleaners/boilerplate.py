@@ -55,6 +55,7 @@ from zhclean.core.record import (
     CONSERVATIVE,
     EMPTY,
     MAIN_BLOCK,
+    MODEL_BOILERPLATE,
     TITLE_HEADING,
     TITLE_REPEAT,
     Document,
@@ -62,7 +63,6 @@ from zhclean.core.record import (
 )
 from zhclean.core.step import Step
 
-MODEL_BOILERPLATE = "model.boilerplate"
 LINE_MARKS = "line.marks"
 
 BUILTIN_REASONS = {
@@ -138,6 +138,8 @@ class Page:
     feats: list[LineFeatures]
     rows: np.ndarray  # indices of the non-blank lines: row r of ``x`` is line rows[r]
     x: np.ndarray  # features of the non-blank lines (both passes' columns)
+    han: np.ndarray  # Han characters per row
+    chars: np.ndarray  # characters per row
     evidence: np.ndarray  # bool per row: structural evidence that the line is furniture
     groups: np.ndarray  # per row: its DOM container, or its run of text
     has_dom: bool
@@ -232,6 +234,7 @@ class BoilerplateStripper(Step):
             rule = match.rule
             for k in range(i, min(i + span, n)):
                 kinds[k] = rule.kind
+                lines[k].rule = rule.id
                 edge[k] = rule.scope == "edge"
                 after_tail[k] = tail_seen
                 if match.fields:
@@ -344,7 +347,8 @@ class BoilerplateStripper(Step):
             [in_block[i] for i in pick],
             sub,
         )
-        han = x[:, INDEX["log_han"]]
+        han = np.asarray([feats[i].n_han for i in pick], dtype=np.float64)
+        chars = np.asarray([feats[i].n_chars for i in pick], dtype=np.float64)
         evidence = (
             (x[:, INDEX["rule_line"]] + x[:, INDEX["rule_block"]] + x[:, INDEX["rule_tail"]] > 0)
             | (x[:, INDEX["after_tail"]] > 0)
@@ -365,7 +369,7 @@ class BoilerplateStripper(Step):
             groups = sub.container.astype(np.int64)
         else:
             groups = runs(x[:, INDEX["is_good"]] > 0, han)
-        return Page(lines, feats, rows, x, evidence, groups, sub is not None)
+        return Page(lines, feats, rows, x, han, chars, evidence, groups, sub is not None)
 
     def score(self, pages: list[Page]) -> None:
         """Both passes of the model over a batch of pages at once."""
@@ -380,9 +384,8 @@ class BoilerplateStripper(Step):
             k = len(page.rows)
             page.p1 = p1[at : at + k]
             at += k
-            han = np.expm1(page.x[:, INDEX["log_han"]])
-            context_scores(page.x, page.p1, han)
-            group_scores(page.x, page.p1, page.groups, han)
+            context_scores(page.x, page.p1, page.han)
+            group_scores(page.x, page.p1, page.groups, page.han)
         p = self.model.second.proba(np.concatenate([page.x for page in pages]))
         at = 0
         for page in pages:
@@ -428,32 +431,36 @@ class BoilerplateStripper(Step):
     def _bounds(self, page: Page, keep: np.ndarray, decided: np.ndarray, ex: Extraction) -> None:
         """Give lines back where the model's cut goes beyond what the page shows.
 
-        - The longest run of narrative prose is never dropped for a shorter kept block,
-          unless its lines carry structural evidence of furniture.
-        - No cut removes more narrative Han than it keeps without evidence: the removed
-          narrative lines without evidence come back when they outweigh what was kept.
+        Narrative lines are lines of running text with ``narrative_min_han`` Han or more;
+        a narrative line is *free* when it carries no structural evidence of furniture
+        (:attr:`Page.evidence`).
+
+        - The longest run of free narrative lines is never dropped for a shorter block:
+          when less than half of it is kept and the kept narrative text is smaller than
+          it, the run comes back.
+        - No cut removes more free narrative Han than it keeps: when it does, the free
+          narrative lines come back.
         - Never empty: a page with nothing kept keeps its sentence-like lines.
         """
         cfg = self.config
-        x = page.x
-        han = np.expm1(x[:, INDEX["log_han"]])
+        x, han = page.x, page.han
         narrative = (x[:, INDEX["is_good"]] > 0) & (han >= cfg.narrative_min_han) & decided
         free = narrative & ~page.evidence
-        kept_han = float(han[keep & narrative].sum())
-        # the longest run of narrative prose
-        run = runs(narrative, han)
+        run = runs(free, han)
         if (run >= 0).any():
-            run_han = np.bincount(run[run >= 0], weights=han[run >= 0])
+            free_han = np.where(free, han, 0.0)
+            run_han = np.bincount(run[run >= 0], weights=free_han[run >= 0])
             best = int(np.argmax(run_han))
-            members = (run == best) & narrative
-            lost = members & ~keep & free
-            if float(han[lost].sum()) > max(kept_han, 0.5 * float(run_han[best])):
-                keep |= (run == best) & decided & ~page.evidence
+            members = (run == best) & free
+            if (
+                han[members & keep].sum() < 0.5 * run_han[best]
+                and han[narrative & keep].sum() < run_han[best]
+            ):
+                keep |= members
                 ex.mode = CONSERVATIVE
                 ex.notes.append("the longest run of prose was given back")
-        kept_han = float(han[keep & narrative].sum())
         lost = free & ~keep
-        if float(han[lost].sum()) > kept_han:
+        if han[lost].sum() > han[keep & narrative].sum():
             keep |= lost
             ex.mode = CONSERVATIVE
             ex.notes.append("narrative lines without evidence were given back")
@@ -462,7 +469,7 @@ class BoilerplateStripper(Step):
             sentence = (
                 (x[:, INDEX["clause_punct"]] > 0) | (x[:, INDEX["ends_terminal"]] > 0)
             ) & content
-            weight = np.expm1(x[:, INDEX["log_chars"]])
+            weight = page.chars
             if (
                 decided.any()
                 and weight[sentence & decided].sum()
@@ -507,9 +514,7 @@ class BoilerplateStripper(Step):
 
     def process_batch(self, docs: list[Document]) -> None:
         live = [d for d in docs if not d.rejected]
-        pages = [
-            self.prepare(d.text, split_lines(d.input_text), d.group, d.dom) for d in live
-        ]
+        pages = [self.prepare(d.text, split_lines(d.input_text), d.group, d.dom) for d in live]
         self.score(pages)
         for doc, page in zip(live, pages, strict=True):
             self._finish(doc, self.decide(page))
@@ -560,10 +565,12 @@ def confidence(page: Page, keep: np.ndarray, mode: str) -> float:
     """
     if mode == EMPTY or not keep.any():
         return 0.0
-    han = np.maximum(np.expm1(page.x[:, INDEX["log_han"]]), 1.0)
+    han = np.maximum(page.han, 1.0)
     sure_kept = float(np.average(page.p[keep], weights=han[keep]))
     prose = ~keep & (page.x[:, INDEX["is_good"]] > 0)
-    sure_removed = 1.0 - float(np.average(page.p[prose], weights=han[prose])) if prose.any() else 1.0
+    sure_removed = (
+        1.0 - float(np.average(page.p[prose], weights=han[prose])) if prose.any() else 1.0
+    )
     size = min(1.0, float(han[keep].sum()) / 200)
     value = sure_kept * sure_removed * size
     return min(value, 0.3) if mode == CONSERVATIVE else value

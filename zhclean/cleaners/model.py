@@ -48,7 +48,11 @@ class Ensemble:
             base = len(feature)
             roots.append(base)
             for f, t, lo, hi, v in zip(
-                tree["feature"], tree["threshold"], tree["left"], tree["right"], tree["value"],
+                tree["feature"],
+                tree["threshold"],
+                tree["left"],
+                tree["right"],
+                tree["value"],
                 strict=True,
             ):
                 leaf = lo < 0
@@ -88,8 +92,14 @@ class Ensemble:
     def proba(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.margin(x)))
 
+    @property
+    def expected(self) -> float:
+        """The log-odds of a line the features say nothing about (the training mean):
+        contributions are measured from it."""
+        return self.baseline + float(self.value[self.roots].sum())
+
     def contributions(self, row: np.ndarray) -> np.ndarray:
-        """Each feature's share of one row's log-odds (they sum to margin - baseline)."""
+        """Each feature's share of one row's log-odds: they sum to margin - expected."""
         out = np.zeros(len(self.features))
         for root in self.roots:
             node = int(root)

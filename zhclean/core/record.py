@@ -12,7 +12,8 @@ from zhclean.core.dom import LineDom
 # heading (it becomes the title) and copies of it in the body.
 TITLE_HEADING = "title.heading"
 TITLE_REPEAT = "title.repeat"
-OUTSIDE_MAIN = "quality.outside_main"
+# A line the boilerplate stripper's line model removed (page furniture).
+MODEL_BOILERPLATE = "model.boilerplate"
 # How the stripper found the article (the ``extraction`` column); a document it emptied
 # ("empty") is quarantined, never published.
 MAIN_BLOCK = "main_block"
@@ -64,12 +65,15 @@ class Rejection:
 class Line:
     """One line of a document while boilerplate is being stripped.
 
-    ``removed_by`` holds the id of the rule that removed the line; ``None`` means kept.
+    ``removed_by`` holds the id of what removed the line (a rule, the title, the line
+    model); ``None`` means kept. ``rule`` is the id of the rule that matched the line,
+    whether it decided or was only evidence for the line model.
     """
 
     text: str
     removed_by: str | None = None
     fields: dict[str, str] | None = None
+    rule: str | None = None
 
     @property
     def kept(self) -> bool:

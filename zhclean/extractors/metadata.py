@@ -13,7 +13,7 @@ from datetime import datetime
 
 from zhclean.core.chars import HAN_RANGES, count_han
 from zhclean.core.dates import find_dates, find_year_month, plausible_publication
-from zhclean.core.record import OUTSIDE_MAIN, TITLE_HEADING, TITLE_REPEAT, Document, Line
+from zhclean.core.record import MODEL_BOILERPLATE, TITLE_HEADING, TITLE_REPEAT, Document, Line
 from zhclean.core.step import Step
 
 AUTHOR_LINE = "meta.author_line"
@@ -161,6 +161,15 @@ def _clean_name(value: str) -> str | None:
     return value
 
 
+def _rule_of(line: Line) -> str:
+    """What a line is, for dating: its metadata id, else the rule that matched it (the
+    line model may have removed it), else what removed it."""
+    rid = line.removed_by or ""
+    if rid.startswith("meta."):
+        return rid
+    return line.rule or rid
+
+
 class MetadataExtractor(Step):
     """Fill ``title``, ``published_at`` (+ precision), ``source_name`` and ``author``."""
 
@@ -219,7 +228,7 @@ class MetadataExtractor(Step):
         embedded: list[tuple[datetime, str]] = []
         year_month: list[tuple[datetime, str]] = []
         for i, line in enumerate(lines):
-            rid = line.removed_by or ""
+            rid = _rule_of(line)
             if not line.text or rid.startswith(_FOREIGN_DATE_RULES):
                 continue
             fields = line.fields or {}
@@ -289,7 +298,7 @@ class MetadataExtractor(Step):
                 or _ORG_SUFFIX_RE.search(line.text)
             ):
                 continue
-            if line.removed_by not in (None, OUTSIDE_MAIN):
+            if line.removed_by not in (None, MODEL_BOILERPLATE):
                 continue
             prev = next((k for k in range(i - 1, -1, -1) if lines[k].text), None)
             if prev is None:

@@ -361,7 +361,7 @@ class _Lines:
         if "&" in line:
             # Entities escaped twice (&amp;nbsp;, a common CMS bug) show as "&nbsp;" on
             # the page: decode them too, so that no character reference reaches the text.
-            line = _SPACE_RE.sub(" ", htmllib.unescape(line)).strip()
+            line = htmllib.unescape(line)
         chars = max(1, len(line) - line.count(" "))
         row = [min(1.0, link_chars / chars), float(links)]
         row += [1.0 if ctx.flags & bit else 0.0 for bit, _ in _FLAG_COLUMNS]
