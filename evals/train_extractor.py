@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parent.parent
 
 import numpy as np
 
@@ -52,7 +53,7 @@ from evals.real_pages import visible_text
 from evals.score_inprocess import CLASSES_DIR
 from evals.webtext_eval import DEFAULT_DEV
 from zhclean.cleaners.boilerplate import BoilerplateStripper, Page, StripperConfig
-from zhclean.cleaners.features import FEATURES, FEATURES_2
+from zhclean.cleaners.features import CONTEXT, FEATURES, FEATURES_2, MONOTONE
 from zhclean.cleaners.model import LineModel, export_tree
 from zhclean.cleaners.rules import RuleSet
 from zhclean.core.chars import split_lines
@@ -64,13 +65,30 @@ from zhclean.readers.files import FileReader
 from zhclean.readers.html import HtmlConverter
 from zhclean.run.plan import scan_sources
 
-REPO = Path(__file__).resolve().parent.parent
 MODEL_OUT = REPO / "zhclean" / "data" / "line_model.json"
-LOCAL_ROOTS = [
-    Path("/work/shared/evaldata/zh-html-gold-local"),
-    Path("/work/shared/evaldata/zh-html-more-gold"),
-]
+# More gold pages in the same layout, outside the repository (pages whose sources state
+# no licence stay local): $ZHCLEAN_EVALDATA, else ../shared/evaldata beside the checkout.
+EVALDATA = Path(
+    os.environ.get("ZHCLEAN_EVALDATA")
+    or next(
+        (
+            str(p)
+            for p in (
+                REPO.parent / "shared" / "evaldata",
+                REPO.parent.parent / "shared" / "evaldata",
+            )
+            if p.exists()
+        ),
+        str(REPO.parent / "shared" / "evaldata"),
+    )
+)
+LOCAL_ROOTS = [EVALDATA / "zh-html-gold-local", EVALDATA / "zh-html-more-gold"]
 SEED = 20261207
+# The decisions on the second pass's scores (chosen by the same CV, on out-of-fold scores).
+DECISIONS = {"threshold": 0.5, "fill": 0.25, "gap": 1}
+# Which known directions of evidence constrain the trees: all (True), none (False), or
+# only the second pass's context scores ("context").
+MONOTONE_USE: bool | str = False
 PARAMS = {
     "max_iter": 120,
     "learning_rate": 0.1,
@@ -237,7 +255,9 @@ def load_samples(roots: list[Path], split: str = "dev", classes: bool = True) ->
                             page,
                         )
                     )
+    stripper.featurize([s.page for s in samples])
     for s in samples:
+        s.page.x = s.page.x.copy()  # its own rows (a view of the batch's otherwise)
         s.y = label_lines([s.page.lines[i].text for i in s.page.rows], s.gold)
         s.w = weights(s.page)
     return samples
@@ -247,9 +267,20 @@ def load_samples(roots: list[Path], split: str = "dev", classes: bool = True) ->
 
 
 def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, params: dict):
+    """One pass: gradient-boosted trees, with the known directions of evidence
+    (:data:`~zhclean.cleaners.features.MONOTONE`) as monotone constraints."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    model = HistGradientBoostingClassifier(random_state=SEED, early_stopping=False, **params)
+    params = dict(params)
+    monotone = params.pop("monotone", MONOTONE_USE)
+    names = FEATURES_2[: x.shape[1]]
+    if monotone == "context":
+        cst = [MONOTONE.get(name, 0) if name in CONTEXT else 0 for name in names]
+    else:
+        cst = [MONOTONE.get(name, 0) if monotone else 0 for name in names]
+    model = HistGradientBoostingClassifier(
+        random_state=SEED, early_stopping=False, monotonic_cst=cst, **params
+    )
     model.fit(x, y, sample_weight=w)
     return model
 
@@ -299,11 +330,10 @@ def out_of_fold_p1(samples: list[Sample], fold: list[int], k: int, params: dict)
 
 
 def fill_context(samples: list[Sample]) -> None:
-    from zhclean.cleaners.features import context_scores, group_scores
+    from zhclean.cleaners.features import Pages, context_columns
 
     for s in samples:
-        context_scores(s.page.x, s.page.p1, s.page.han)
-        group_scores(s.page.x, s.page.p1, s.page.groups, s.page.han)
+        context_columns(s.page.x, s.page.p1, Pages.of([len(s.y)]), s.page.han, s.page.groups)
 
 
 def decide_text(stripper: BoilerplateStripper, s: Sample, p: np.ndarray) -> str:
@@ -316,7 +346,7 @@ def decide_text(stripper: BoilerplateStripper, s: Sample, p: np.ndarray) -> str:
     return "\n".join(ln.text for ln in page.lines if ln.kept and ln.text)
 
 
-def cross_validate(samples: list[Sample], k: int, params: dict, threshold: float) -> dict:
+def cross_validate(samples: list[Sample], k: int, params: dict, decisions: dict) -> dict:
     """Site-grouped K-fold: out-of-fold first pass, second pass trained on the other
     folds, the stripper's decisions, the metric per page."""
     fold = folds_of(samples, k)
@@ -326,7 +356,7 @@ def cross_validate(samples: list[Sample], k: int, params: dict, threshold: float
     for f in range(k):
         train = [i for i in range(len(samples)) if fold[i] != f]
         model2 = fit(*stack(samples, train), params)
-        stripper = BoilerplateStripper(RuleSet.load(), model=_fake_model(threshold))
+        stripper = BoilerplateStripper(RuleSet.load(), model=_fake_model(decisions))
         for i in range(len(samples)):
             if fold[i] != f:
                 continue
@@ -370,8 +400,9 @@ class _FakeEnsemble:
     features = FEATURES
 
 
-def _fake_model(threshold: float) -> LineModel:
-    return LineModel(_FakeEnsemble(), _FakeEnsemble(), threshold, {})  # type: ignore[arg-type]
+def _fake_model(decisions: dict) -> LineModel:
+    """A model that only decides (the scores are given): ``threshold``, ``fill``, ``gap``."""
+    return LineModel(_FakeEnsemble(), _FakeEnsemble(), info={}, **decisions)  # type: ignore[arg-type]
 
 
 def _commit() -> str:
@@ -384,7 +415,7 @@ def _commit() -> str:
 
 
 def train_final(
-    samples: list[Sample], k: int, params: dict, threshold: float, roots: list[Path]
+    samples: list[Sample], k: int, params: dict, decisions: dict, roots: list[Path]
 ) -> dict:
     fold = folds_of(samples, k)
     out_of_fold_p1(samples, fold, k, params)
@@ -394,7 +425,7 @@ def train_final(
     second = fit(*stack(samples), params)
     counts = Counter((s.source, s.view) for s in samples)
     return {
-        "threshold": threshold,
+        **decisions,
         "first": to_ensemble_dict(first, FEATURES),
         "second": to_ensemble_dict(second, FEATURES_2),
         "info": {
@@ -425,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, action="append", default=[])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--threshold", type=float, default=DECISIONS["threshold"])
+    parser.add_argument("--fill", type=float, default=DECISIONS["fill"])
+    parser.add_argument("--gap", type=int, default=DECISIONS["gap"])
     parser.add_argument("--cv-only", action="store_true")
     parser.add_argument("--no-classes", action="store_true")
     parser.add_argument("--out", type=Path, default=MODEL_OUT)
@@ -438,7 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(samples)} samples, {sum(len(s.y) for s in samples)} lines, {time.time() - t0:.0f} s",
         file=sys.stderr,
     )
-    cv = cross_validate(samples, args.folds, PARAMS, args.threshold)
+    decisions = {"threshold": args.threshold, "fill": args.fill, "gap": args.gap}
+    cv = cross_validate(samples, args.folds, PARAMS, decisions)
     pages = cv.pop("_pages")
     print(json.dumps(cv, indent=1))
     if args.pages:
@@ -446,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{v:.3f}  {key}")
     if args.cv_only:
         return 0
-    model = train_final(samples, args.folds, PARAMS, args.threshold, roots)
+    model = train_final(samples, args.folds, PARAMS, decisions, roots)
     args.out.write_text(json.dumps(model, separators=(",", ":")), encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

@@ -44,6 +44,7 @@ FURNITURE = ["首页", "新闻中心", "相关阅读", "版权所有 某某网",
 def _decide(text: str, scores: list[float]):
     stripper = BoilerplateStripper(RULES)
     page = stripper.prepare(to_simplified(normalize_text(text)))
+    stripper.featurize([page])
     page.p = np.resize(np.asarray(scores or [0.0]), len(page.rows))
     keep_before = page.p.copy()
     ex = stripper.decide(page)
@@ -80,7 +81,7 @@ def test_the_longest_run_of_prose_is_never_dropped_for_a_shorter_block(lines, p)
     page, _, _ = _decide("\n".join(lines), p)
     narrative, han = _narrative(page)
     free = narrative & ~page.evidence
-    run = runs(free, han)
+    run = runs(free)
     if not (run >= 0).any():
         return
     run_han = np.bincount(run[run >= 0], weights=np.where(free, han, 0.0)[run >= 0])

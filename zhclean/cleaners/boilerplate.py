@@ -21,8 +21,9 @@ How one page is cleaned (:meth:`BoilerplateStripper.strip`):
    the page's main content, from its shape, the rules that matched it, its neighbours,
    its place in the page and, for an HTML page, its place in the DOM. A second pass sees
    the first pass's scores around the line (its neighbours, its DOM container or run of
-   text, the page). Lines under the threshold go (``model.boilerplate``); one short line
-   between two kept lines stays when it scores above half the threshold.
+   text, the page). Lines under the threshold go (``model.boilerplate``); a short gap
+   between kept lines stays where its lines score above a lower threshold (both ship
+   with the model).
 4. **Bounds** on how wrong a page can go (:meth:`BoilerplateStripper._bounds`): the page's
    longest run of narrative prose is never dropped for a shorter kept block, and no cut
    removes more narrative text than it keeps unless the removed text carries structural
@@ -40,17 +41,28 @@ The document records how it was extracted and how sure the stripper is
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from zhclean.cleaners.features import INDEX, context_scores, group_scores, page_matrix, runs
+from zhclean.cleaners.features import (
+    FEATURES_2,
+    INDEX,
+    RULE_KINDS,
+    LineTable,
+    Pages,
+    context_columns,
+    matrix,
+    runs,
+    shape_rows,
+)
 from zhclean.cleaners.model import LineModel
 from zhclean.cleaners.quality import LineFeatures, line_features
 from zhclean.cleaners.repetition import RepeatedLines
-from zhclean.cleaners.rules import RuleSet
+from zhclean.cleaners.rules import Rule, RuleSet
 from zhclean.core.chars import split_lines
-from zhclean.core.dom import COLUMN, LineDom
+from zhclean.core.dom import LineDom
 from zhclean.core.record import (
     CONSERVATIVE,
     EMPTY,
@@ -86,11 +98,13 @@ _WORD_RE = re.compile(r"[^\W_]")
 _AFFIX_SEPARATORS = frozenset(" -_|｜—–»›>:：")
 # DOM evidence that a line is page furniture: link text, navigation, sidebar and footer
 # elements, and class names of furniture nearer than any class name of content.
-_FURNITURE_TAGS = [COLUMN[c] for c in ("in_nav", "in_aside", "in_footer")]
+_FURNITURE_TAGS = [INDEX[f"dom_{c}"] for c in ("in_nav", "in_aside", "in_footer")]
 _FURNITURE_CLASSES = [
-    COLUMN[f"cls_{c}"] for c in ("nav", "footer", "side", "related", "comment", "share", "ad")
+    INDEX[f"dom_cls_{c}"] for c in ("nav", "footer", "side", "related", "comment", "share", "ad")
 ]
-_CONTENT_CLASSES = [COLUMN["cls_content"], COLUMN["cls_post"]]
+_CONTENT_CLASSES = [INDEX["dom_cls_content"], INDEX["dom_cls_post"]]
+_KIND = {kind: k + 1 for k, kind in enumerate(RULE_KINDS)}
+_TITLE_IDS = (TITLE_HEADING, TITLE_REPEAT)
 
 
 @dataclass(frozen=True)
@@ -137,14 +151,24 @@ class Page:
     lines: list[Line]
     feats: list[LineFeatures]
     rows: np.ndarray  # indices of the non-blank lines: row r of ``x`` is line rows[r]
-    x: np.ndarray  # features of the non-blank lines (both passes' columns)
-    han: np.ndarray  # Han characters per row
-    chars: np.ndarray  # characters per row
-    evidence: np.ndarray  # bool per row: structural evidence that the line is furniture
-    groups: np.ndarray  # per row: its DOM container, or its run of text
-    has_dom: bool
+    table: LineTable  # what the features are computed from
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, len(FEATURES_2))))
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    groups: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     p1: np.ndarray = field(default_factory=lambda: np.zeros(0))
     p: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def han(self) -> np.ndarray:
+        return self.table.han
+
+    @property
+    def chars(self) -> np.ndarray:
+        return self.table.chars
+
+    @property
+    def has_dom(self) -> bool:
+        return self.table.dom is not None
 
 
 @dataclass
@@ -193,20 +217,18 @@ class BoilerplateStripper(Step):
 
     def _apply_rules(
         self, lines: list[Line], feats: list[LineFeatures]
-    ) -> tuple[list[str | None], list[bool], list[bool], list[bool]]:
+    ) -> tuple[dict[int, Rule], int, list[int]]:
         """Metadata rules decide; the others are recorded as evidence for the model.
 
-        Returns per line: the kind of rule that matched, whether it is edge-scoped,
-        whether a tail rule matched above it (after some text), whether it lies in the
-        link list under a block header.
+        Returns the rule that matched each line that one matched, the first line after a
+        tail rule that followed some text (``len(lines)`` if none), and the lines of the
+        link lists under block headers.
         """
         n = len(lines)
-        kinds: list[str | None] = [None] * n
-        edge = [False] * n
-        after_tail = [False] * n
-        in_block = [False] * n
+        hits: dict[int, Rule] = {}
+        in_block: list[int] = []
         good_han = 0
-        tail_seen = False
+        tail_from = n
         block_open = False
         i = 0
         while i < n:
@@ -214,7 +236,6 @@ class BoilerplateStripper(Step):
             if not line.text:
                 i += 1
                 continue
-            after_tail[i] = tail_seen
             if not _WORD_RE.search(line.text):
                 line.removed_by = LINE_MARKS
                 i += 1
@@ -224,7 +245,7 @@ class BoilerplateStripper(Step):
                 match = self.rules.match(line.text, f.is_prose)
             if match is None:
                 if block_open and f.is_link_like and not f.is_prose:
-                    in_block[i] = True
+                    in_block.append(i)
                 else:
                     block_open = False
                 if f.is_good:
@@ -233,19 +254,17 @@ class BoilerplateStripper(Step):
                 continue
             rule = match.rule
             for k in range(i, min(i + span, n)):
-                kinds[k] = rule.kind
+                hits[k] = rule
                 lines[k].rule = rule.id
-                edge[k] = rule.scope == "edge"
-                after_tail[k] = tail_seen
                 if match.fields:
                     lines[k].fields = match.fields
                 if rule.kind == "meta":
                     lines[k].removed_by = rule.id
-            if rule.kind == "tail" and good_han >= self.config.tail_min_content_chars:
-                tail_seen = True
-            block_open = rule.kind == "block"
             i += span
-        return kinds, edge, after_tail, in_block
+            if rule.kind == "tail" and good_han >= self.config.tail_min_content_chars:
+                tail_from = min(tail_from, i)
+            block_open = rule.kind == "block"
+        return hits, tail_from, in_block
 
     def _match_labelled(self, lines: list[Line], i: int):
         """Match a bare label line (``作者：``) together with the value on the next line(s)."""
@@ -314,7 +333,8 @@ class BoilerplateStripper(Step):
         group: str = "",
         dom: LineDom | None = None,
     ) -> Page:
-        """Rules, title and the feature rows of one page (nothing decided by the model yet)."""
+        """Rules, title and what the features of one page are made of (nothing decided by
+        the model yet)."""
         texts = text.split("\n")
         if raw_lines is not None and len(raw_lines) != len(texts):
             raw_lines = None
@@ -322,75 +342,95 @@ class BoilerplateStripper(Step):
             dom = None  # the lines no longer match the page's (never for the pipeline's text)
         lines = [Line(t.strip()) for t in texts]
         feats = [line_features(ln.text) for ln in lines]
-        kinds, edge, after_tail, in_block = self._apply_rules(lines, feats)
+        hits, tail_from, in_block = self._apply_rules(lines, feats)
         self._mark_title(lines, feats)
-        rows = np.asarray([i for i, ln in enumerate(lines) if ln.text], dtype=np.int64)
+        pick = [i for i, ln in enumerate(lines) if ln.text]
+        rows = np.asarray(pick, dtype=np.int64)
+        m = len(pick)
+        row_of = np.full(len(lines) + 1, m, dtype=np.int64)  # (m: a spare row, dropped)
+        row_of[rows] = np.arange(m)
+        kind = np.zeros(m + 1, dtype=np.int64)
+        edge = np.zeros(m + 1, dtype=bool)
+        if hits:
+            at = row_of[list(hits)]
+            kind[at] = [_KIND[r.kind] for r in hits.values()]
+            edge[at] = [r.scope == "edge" for r in hits.values()]
+        blocks = np.zeros(m + 1, dtype=bool)
+        blocks[row_of[in_block]] = True
+        title = np.zeros(m + 1, dtype=bool)
+        title[row_of[[i for i in pick if lines[i].removed_by in _TITLE_IDS]]] = True
         repeated = self.repeated.get(group)
-        counts = [0] * len(rows)
+        counts = np.zeros(m)
         if repeated is not None and repeated.counts and raw_lines is not None:
-            counts = [repeated.count(raw_lines[i]) for i in rows]
-        pick = rows.tolist()
-        sub = None
-        if dom is not None:
-            sub = LineDom(
-                dom.values[rows], dom.block[rows], dom.container[rows], dom.signature[rows]
-            )
-        x = page_matrix(
-            [lines[i].text for i in pick],
-            [feats[i] for i in pick],
-            [kinds[i] for i in pick],
-            [edge[i] for i in pick],
-            [lines[i].removed_by in (TITLE_HEADING, TITLE_REPEAT) for i in pick],
+            counts[:] = [repeated.count(raw_lines[i]) for i in pick]
+        texts_ = [lines[i].text for i in pick]
+        seen = Counter(texts_)
+        table = LineTable(
+            shape_rows(texts_, [feats[i] for i in pick]),
+            kind[:m],
+            edge[:m],
+            title[:m],
+            rows > tail_from - 1 if tail_from < len(lines) else np.zeros(m, dtype=bool),
+            blocks[:m],
             counts,
             repeated.n_docs if repeated is not None else 0,
-            [after_tail[i] for i in pick],
-            [in_block[i] for i in pick],
-            sub,
+            np.asarray([seen[t] for t in texts_], dtype=np.float64),
+            None
+            if dom is None
+            else LineDom(
+                dom.values[rows], dom.block[rows], dom.container[rows], dom.signature[rows]
+            ),
         )
-        han = np.asarray([feats[i].n_han for i in pick], dtype=np.float64)
-        chars = np.asarray([feats[i].n_chars for i in pick], dtype=np.float64)
+        return Page(lines, feats, rows, table)
+
+    def featurize(self, pages: list[Page]) -> tuple[np.ndarray, Pages]:
+        """The feature rows of a batch of pages, with their structural evidence and groups;
+        returns the batch's rows (each page's ``x`` is a view of them) and their pages."""
+        x, spans = matrix([page.table for page in pages])
+        good = x[:, INDEX["is_good"]] > 0
         evidence = (
             (x[:, INDEX["rule_line"]] + x[:, INDEX["rule_block"]] + x[:, INDEX["rule_tail"]] > 0)
             | (x[:, INDEX["after_tail"]] > 0)
             | (x[:, INDEX["in_block"]] > 0)
             | (x[:, INDEX["stamp_3"]] > 0)
             | (x[:, INDEX["repeat_log"]] >= np.log1p(self.config.repeat_min_docs))
+            | (x[:, INDEX["dom_link_share"]] >= 0.5)
+            | (x[:, _FURNITURE_TAGS] > 0).any(axis=1)
         )
-        if sub is not None:
-            v = sub.values
-            tags = (v[:, _FURNITURE_TAGS] > 0).any(axis=1)
-            named = np.where(v[:, _FURNITURE_CLASSES] > 0, v[:, _FURNITURE_CLASSES], np.inf)
-            wanted = np.where(v[:, _CONTENT_CLASSES] > 0, v[:, _CONTENT_CLASSES], np.inf)
-            evidence |= (
-                (v[:, COLUMN["link_share"]] >= 0.5)
-                | tags
-                | (named.min(axis=1) < wanted.min(axis=1))
-            )
-            groups = sub.container.astype(np.int64)
-        else:
-            groups = runs(x[:, INDEX["is_good"]] > 0, han)
-        return Page(lines, feats, rows, x, han, chars, evidence, groups, sub is not None)
+        named = np.where(x[:, _FURNITURE_CLASSES] > 0, x[:, _FURNITURE_CLASSES], np.inf)
+        wanted = np.where(x[:, _CONTENT_CLASSES] > 0, x[:, _CONTENT_CLASSES], np.inf)
+        evidence |= named.min(axis=1) < wanted.min(axis=1)
+        run = runs(good, spans)
+        at = 0
+        for page in pages:
+            k = len(page.rows)
+            page.x = x[at : at + k]
+            page.evidence = evidence[at : at + k]
+            table = page.table
+            if table.dom is not None:
+                page.groups = np.stack(
+                    [table.dom.container.astype(np.int64), table.dom.signature], axis=1
+                )
+            else:
+                page.groups = np.stack([run[at : at + k]] * 2, axis=1)
+            at += k
+        return x, spans
 
     def score(self, pages: list[Page]) -> None:
-        """Both passes of the model over a batch of pages at once."""
+        """Features and both passes of the model over a batch of pages at once."""
         if not pages:
             return
-        first = self.model.first
-        n1 = len(first.features)
-        stacked = np.concatenate([p.x[:, :n1] for p in pages]) if pages else np.zeros((0, n1))
-        p1 = first.proba(stacked)
+        x, spans = self.featurize(pages)
+        n1 = len(self.model.first.features)
+        p1 = self.model.first.proba(x[:, :n1])
+        groups = np.concatenate([page.groups for page in pages])
+        han = np.concatenate([page.han for page in pages])
+        context_columns(x, p1, spans, han, groups)
+        p = self.model.second.proba(x)
         at = 0
         for page in pages:
             k = len(page.rows)
-            page.p1 = p1[at : at + k]
-            at += k
-            context_scores(page.x, page.p1, page.han)
-            group_scores(page.x, page.p1, page.groups, page.han)
-        p = self.model.second.proba(np.concatenate([page.x for page in pages]))
-        at = 0
-        for page in pages:
-            k = len(page.rows)
-            page.p = p[at : at + k]
+            page.p1, page.p = p1[at : at + k], p[at : at + k]
             at += k
 
     # -- 4. decisions ------------------------------------------------------------------------
@@ -398,14 +438,13 @@ class BoilerplateStripper(Step):
     def decide(self, page: Page) -> Extraction:
         """Keep or remove every line from the model's scores, within the bounds."""
         lines, rows = page.lines, page.rows
-        t = self.model.threshold
-        keep = page.p >= t
-        # one short line between two kept lines (a subheading, a caption) stays when the
-        # model is unsure about it
-        if len(keep) > 2:
-            between = np.zeros(len(keep), dtype=bool)
-            between[1:-1] = keep[:-2] & keep[2:] & ~keep[1:-1] & (page.p[1:-1] >= 0.5 * t)
-            keep |= between
+        model = self.model
+        keep = page.p >= model.threshold
+        # a short gap between kept lines (a subheading, a caption) stays where the model
+        # is unsure about it
+        if model.gap and keep.any():
+            up, down = _gaps(keep)
+            keep |= (up + down - 1 <= model.gap) & (page.p >= model.fill)
         decided = np.asarray([lines[i].kept for i in rows], dtype=bool)
         keep &= decided
         ex = Extraction(MAIN_BLOCK, page)
@@ -446,7 +485,7 @@ class BoilerplateStripper(Step):
         x, han = page.x, page.han
         narrative = (x[:, INDEX["is_good"]] > 0) & (han >= cfg.narrative_min_han) & decided
         free = narrative & ~page.evidence
-        run = runs(free, han)
+        run = runs(free)
         if (run >= 0).any():
             free_han = np.where(free, han, 0.0)
             run_han = np.bincount(run[run >= 0], weights=free_han[run >= 0])
@@ -547,6 +586,16 @@ class BoilerplateStripper(Step):
                 "link lists or metadata",
                 f"{removed} lines removed",
             )
+
+
+def _gaps(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every row, the rows to the nearest kept row above and below (a large number
+    where there is none): a dropped row lies in a gap of ``up + down - 1`` rows."""
+    idx = np.arange(len(keep))
+    far = 1 << 30
+    above = np.maximum.accumulate(np.where(keep, idx, -far))
+    below = np.minimum.accumulate(np.where(keep, idx, far)[::-1])[::-1]
+    return idx - above, below - idx
 
 
 def confidence(page: Page, keep: np.ndarray, mode: str) -> float:

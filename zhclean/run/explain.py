@@ -5,9 +5,10 @@ way a run does (same checks, same decoding, HTML converted with its DOM evidence
 repeated lines of its folder). For every line it shows whether the line is kept (``+``)
 or removed (``-``), what decided (a rule id, ``title.*``, ``line.marks`` or
 ``model.boilerplate``), the rule that matched it when the model decided, the model's score
-(the second pass; the threshold is in the header) and the features that moved the score
-most: each feature's contribution to the log-odds of the second pass (tree path
-contributions), largest first, ``+`` towards keeping.
+(the second pass; the threshold is in the header) and why: the line's own features that
+moved the first pass's log-odds most, then the context features (the first pass's scores
+of the neighbours, the container, the structure, the page) that moved the second pass
+most; each a tree path contribution, ``+`` towards keeping.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from zhclean.run.plan import scan_sources
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _top(contrib: np.ndarray, names: tuple[str, ...], n: int) -> str:
+    order = np.argsort(-np.abs(contrib), kind="stable")[:n]
+    return ", ".join(f"{names[k]} {contrib[k]:+.1f}" for k in order if abs(contrib[k]) >= 0.05)
 
 
 def explain(
@@ -83,16 +89,21 @@ def explain(
         f"source {doc.source_name!r}   author {doc.author!r}"
     )
     out.append("")
-    out.append("line  keep  decision           rule              score  text  [why]")
-    names = model.second.features
+    out.append(
+        "line  keep  decision           rule              score  text  "
+        "[the line's features that moved the first pass most | the neighbours' scores]"
+    )
+    first, second = model.first, model.second
+    n1 = len(first.features)
     for r, i in enumerate(page.rows):
         line = lines[i]
         mark = "+" if line.kept else "-"
         decision = line.removed_by or "kept"
         rule = line.rule if line.rule and line.rule != line.removed_by else ""
-        contrib = model.second.contributions(page.x[r])
-        order = np.argsort(-np.abs(contrib))[:top]
-        why = ", ".join(f"{names[k]} {contrib[k]:+.1f}" for k in order if contrib[k])
+        own = first.contributions(page.x[r, :n1])
+        around = second.contributions(page.x[r, : len(second.features)])
+        around[:n1] = 0.0  # the second pass's view of the neighbours' scores only
+        why = _top(own, first.features, top) + " | " + _top(around, second.features, 2)
         fields = f"  {line.fields}" if line.fields else ""
         out.append(
             f"{i:4d}  {mark}     {decision:<18} {rule:<16} {page.p[r]:6.2f}  "
