@@ -42,9 +42,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-REPO = Path(__file__).resolve().parent.parent
-
 import numpy as np
 
 from evals.metric import content_prf, shingles
@@ -65,6 +62,9 @@ from zhclean.readers.files import FileReader
 from zhclean.readers.html import HtmlConverter
 from zhclean.run.plan import scan_sources
 
+# One thread: scikit-learn is imported later (in fit), after this is set.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parent.parent
 MODEL_OUT = REPO / "zhclean" / "data" / "line_model.json"
 # More gold pages in the same layout, outside the repository (pages whose sources state
 # no licence stay local): $ZHCLEAN_EVALDATA, else ../shared/evaldata beside the checkout.
