@@ -168,3 +168,21 @@ def test_the_numpy_trees_agree_with_their_contributions():
     margin = model.second.margin(x)
     for row, m in zip(x, margin, strict=True):
         assert model.second.contributions(row).sum() == pytest.approx(m - model.second.expected)
+
+
+@pytest.mark.slow
+def test_training_is_deterministic():
+    """Fixed seeds and one thread: training twice on the same pages writes the same model."""
+    pytest.importorskip("sklearn")
+    from evals import train_extractor as train
+
+    def model() -> str:
+        samples = train.load_samples([train.ZH_HTML], "dev", classes=False, webtext=False, limit=8)
+        params = dict(train.PARAMS, max_iter=6)
+        built = train.train_final(samples, 2, params, train.DECISIONS, [train.ZH_HTML])
+        return json.dumps(built, sort_keys=True)
+
+    first, second = model(), model()
+    assert first == second
+    data = json.loads(first)
+    assert len(data["first"]["trees"]) == 6 and data["info"]["data"]["lines"] > 500

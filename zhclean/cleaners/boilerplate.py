@@ -291,7 +291,7 @@ class BoilerplateStripper(Step):
         part of the ``<title>``, the one nearest the article (the last one above its first
         line of text) is the heading.
         """
-        first = next((i for i, ln in enumerate(lines) if ln.text and ln.kept), None)
+        first = next((i for i, ln in enumerate(lines) if ln.text and ln.kept and not ln.rule), None)
         if first is None or not _is_heading(feats[first], lines[first].text):
             return
         head = lines[first].text

@@ -69,19 +69,6 @@ CONTEXT = (
     "p", "p_1", "p_3", "p_10", "p_max_3", "p_group", "p_page", "p_kept_share", "p_structure",
 )  # fmt: skip
 FEATURES_2 = (*FEATURES, *CONTEXT)
-# Evidence whose direction is known, whatever the pages it is learned from: the model may
-# only lower a line's score for more of it (-1) or only raise it (+1). Link text, hidden
-# elements, navigation/footer/sidebar elements and class names, rules, repeats, titles
-# mark furniture; content and post class names and the first pass's scores mark content.
-MONOTONE = {
-    **{f"rule_{k}": -1 for k in ("line", "block", "tail")},
-    "title": -1, "repeat_log": -1, "repeat_share": -1, "after_tail": -1, "in_block": -1,
-    "dom_link_share": -1, "dom_hidden": -1, "dom_in_nav": -1, "dom_in_aside": -1,
-    "dom_in_footer": -1, "cont_link_share": -1, "link_window": -1,
-    **{f"dom_cls_{c}": -1 for c in ("nav", "footer", "side", "related", "comment", "share", "ad")},
-    "dom_cls_content": 1, "dom_cls_post": 1,
-    **{c: 1 for c in CONTEXT if c not in ("p_page", "p_kept_share")},
-}  # fmt: skip
 INDEX = {name: i for i, name in enumerate(FEATURES_2)}
 # Lines of a run of running text may be apart by this many other lines.
 RUN_GAP = 2
@@ -444,7 +431,6 @@ __all__ = [
     "FEATURES",
     "FEATURES_2",
     "INDEX",
-    "MONOTONE",
     "LineTable",
     "Pages",
     "context_columns",
