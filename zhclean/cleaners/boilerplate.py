@@ -8,10 +8,11 @@ How one page is cleaned (:meth:`BoilerplateStripper.strip`):
 
 1. **Rules** of ``zhclean/data/boilerplate_rules.toml`` are read on every line. A
    metadata rule (``meta``: byline, dateline, source) removes its line and hands its
-   fields to the metadata extractor; an ``extract`` rule only reads fields. Every other
-   rule (menus, share widgets, related-link headers, comment headers) is **evidence**,
-   not a verdict: the model sees which kind of rule matched, whether the line lies under
-   a block header or after a tail rule. A bare label line (``作者：``) is read together
+   fields to the metadata extractor; an ``extract`` rule only reads fields; a ``line``
+   rule (a share widget, a copyright line, a disclaimer) removes its own line and nothing
+   else. Block and tail rules (related-link and comment headers) are **evidence**, not
+   verdicts: they once swallowed whole articles; the model sees which kind of rule
+   matched, whether a line lies under a block header or after a tail rule, and decides. A bare label line (``作者：``) is read together
    with the value on the next line. A line of only marks (``------``, ``====``) goes
    (``line.marks``): it is never text.
 2. **Title**: the first line, when it is a heading, is the title (``title.heading``);
@@ -258,7 +259,7 @@ class BoilerplateStripper(Step):
                 lines[k].rule = rule.id
                 if match.fields:
                     lines[k].fields = match.fields
-                if rule.kind == "meta":
+                if rule.kind == "meta" or (rule.kind == "line" and rule.scope != "edge"):
                     lines[k].removed_by = rule.id
             i += span
             if rule.kind == "tail" and good_han >= self.config.tail_min_content_chars:
