@@ -185,8 +185,11 @@ def test_seed_002_teaser_and_further_reading_are_gone():
         and "企业人才培训工作会讲话" not in doc.text
     )
     assert doc.text.endswith("把全县人口与计划生育工作不断推向新的阶段。")
-    # the rule that matched each removed line stays on it, as evidence the model used
-    assert sum(1 for ln in doc.lines if ln.rule == "bp.further_reading" and not ln.kept) == 10
+    # the block rule's header is evidence the model used: it and the titles under it go
+    header = next(i for i, ln in enumerate(doc.lines) if ln.rule == "bp.further_reading")
+    titles = [ln for ln in doc.lines[header + 1 :] if ln.text]
+    assert not doc.lines[header].kept and len(titles) >= 9
+    assert all(ln.removed_by == MODEL_BOILERPLATE for ln in titles)
 
 
 def test_seed_004_disclaimer_byline_and_repeated_title_are_gone():
@@ -289,8 +292,14 @@ def test_explain_reports_every_line_with_its_score_and_reasons():
     score = float(first_text.split()[3])
     assert score >= 0.5
     menu = next(r for r in rows if "领导活动 人事任免" in r)
-    assert menu.split()[1:3] == ["-", MODEL_BOILERPLATE]
-    assert "[" in menu and "|" in menu.rsplit("[", 1)[1]  # the features that moved it
+    assert menu.split()[1:3] == ["-", "bp.menu_row"]  # a line rule removes its line
+    related = next(r for r in rows if "相关链结" in r)
+    assert related.split()[1:4] == ["-", MODEL_BOILERPLATE, "bp.related_links"]  # evidence
+    assert "[" in related and "|" in related.rsplit("[", 1)[1]  # the features that moved it
+
+
+MENU = ["首页", "归档", "分类", "标签", "友链", "关于"]
+RECENT = ["用 Rust 写一个命令行工具", "Git 分支管理的几个习惯", "一次内存泄漏的排查记录"]
 
 
 def test_code_blocks_of_an_article_stay():
@@ -305,10 +314,13 @@ def test_code_blocks_of_an_article_stay():
     code = "def load(path):\n    with open(path) as f:\n        return json.load(f)\n"
     html = (
         "<html><head><title>读取配置 - 某某技术博客</title></head><body>"
-        '<nav><a href="/">首页</a><a href="/t">归档</a><a href="/a">关于</a></nav>'
-        '<div class="post-content">'
+        '<header><nav><ul>'
+        + "".join(f'<li><a href="/{i}">{w}</a></li>' for i, w in enumerate(MENU))
+        + '</ul></nav></header><main><article class="post-content">'
         + "".join(f"<p>{p}</p><pre><code>{code}</code></pre>" for p in prose)
-        + "</div><footer>Copyright © 2024 某某技术博客</footer></body></html>"
+        + '</article><aside class="sidebar"><h3>最新文章</h3><ul>'
+        + "".join(f'<li><a href="/p/{i}">{t}</a></li>' for i, t in enumerate(RECENT))
+        + "</ul></aside></main><footer>Copyright © 2024 某某技术博客</footer></body></html>"
     )
     doc = Document(source="blog.html", doc_id="0" * 32, raw_text=html)
     (out,) = list(build_pipeline(tokenize=False, validate=False)([doc]))
@@ -316,3 +328,4 @@ def test_code_blocks_of_an_article_stay():
     for p in prose:
         assert to_simplified(normalize_text(p))[:20] in out.text
     assert "归档" not in out.text and "Copyright" not in out.text
+    assert not any(t in out.text for t in RECENT)

@@ -480,7 +480,9 @@ class BoilerplateStripper(Step):
           it, the run comes back.
         - No cut removes more free narrative Han than it keeps: when it does, the free
           narrative lines come back.
-        - Never empty: a page with nothing kept keeps its sentence-like lines.
+        - Never empty: a page with nothing kept keeps its sentence-like lines; and never
+          a page of menu words: kept lines without a sentence and with fewer than
+          ``narrative_min_han`` Han together are no text.
         """
         cfg = self.config
         x, han = page.x, page.han
@@ -504,11 +506,15 @@ class BoilerplateStripper(Step):
             keep |= lost
             ex.mode = CONSERVATIVE
             ex.notes.append("narrative lines without evidence were given back")
+        content = x[:, INDEX["no_content"]] == 0
+        sentence = (
+            (x[:, INDEX["clause_punct"]] > 0) | (x[:, INDEX["ends_terminal"]] > 0)
+        ) & content
+        if keep.any() and not (keep & sentence).any() and han[keep].sum() < cfg.narrative_min_han:
+            # a few menu words and no sentence: the page holds no article
+            keep[:] = False
+            ex.notes.append("only a few words without a sentence were kept: none is text")
         if not keep.any():
-            content = x[:, INDEX["no_content"]] == 0
-            sentence = (
-                (x[:, INDEX["clause_punct"]] > 0) | (x[:, INDEX["ends_terminal"]] > 0)
-            ) & content
             weight = page.chars
             if (
                 decided.any()
