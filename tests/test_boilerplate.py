@@ -314,7 +314,7 @@ def test_code_blocks_of_an_article_stay():
     code = "def load(path):\n    with open(path) as f:\n        return json.load(f)\n"
     html = (
         "<html><head><title>读取配置 - 某某技术博客</title></head><body>"
-        '<header><nav><ul>'
+        "<header><nav><ul>"
         + "".join(f'<li><a href="/{i}">{w}</a></li>' for i, w in enumerate(MENU))
         + '</ul></nav></header><main><article class="post-content">'
         + "".join(f"<p>{p}</p><pre><code>{code}</code></pre>" for p in prose)

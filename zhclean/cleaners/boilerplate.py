@@ -32,8 +32,9 @@ How one page is cleaned (:meth:`BoilerplateStripper.strip`):
    list, a ``nav``/``aside``/``footer`` element or a comment/sidebar class); otherwise
    those lines are kept (``extraction`` ``conservative``). A page that would come out
    empty keeps its sentence-like lines (a poem, a short note).
-5. **Metadata zones**: a metadata line strictly inside the kept body that the model
-   scores as content is content (a date in a table, a source in a quotation).
+5. **Metadata zones**: a metadata line strictly inside the kept body is content when the
+   model scores it so or the lines around it are kept (a date in a timeline or a table, a
+   source in a quotation); a header table kept as text still gives its fields.
 
 The document records how it was extracted and how sure the stripper is
 (:attr:`Document.extraction`, :attr:`Document.removed_share`, :attr:`Document.confidence`).
@@ -115,6 +116,9 @@ class StripperConfig:
     repeat_min_docs: int = 3
     # a tail rule's header (网友评论) is evidence once this much text came before it
     tail_min_content_chars: int = 60
+    # below this much text, a block header's list is above the article: its dates are
+    # the page's own (a byline under a menu), further down they belong to linked pages
+    block_after_text_chars: int = 100
     # narrative prose: a line of running text with this many Han at least
     narrative_min_han: int = 20
     # a page that would come out empty keeps its sentence-like lines
@@ -230,7 +234,7 @@ class BoilerplateStripper(Step):
         in_block: list[int] = []
         good_han = 0
         tail_from = n
-        block_open = False
+        block_open: Rule | None = None
         i = 0
         while i < n:
             line, f = lines[i], feats[i]
@@ -244,11 +248,23 @@ class BoilerplateStripper(Step):
             match, span = self._match_labelled(lines, i)
             if match is None:
                 match = self.rules.match(line.text, f.is_prose)
+            if (
+                match is not None
+                and match.rule.kind == "meta"
+                and block_open is not None
+                and good_han >= self.config.block_after_text_chars
+            ):
+                # below the article, a date in a list of links belongs to a linked page
+                in_block.append(i)
+                hits[i] = block_open
+                line.rule = block_open.id
+                i += 1
+                continue
             if match is None:
-                if block_open and f.is_link_like and not f.is_prose:
+                if block_open is not None and f.is_link_like and not f.is_prose:
                     in_block.append(i)
                 else:
-                    block_open = False
+                    block_open = None
                 if f.is_good:
                     good_han += f.n_han
                 i += 1
@@ -264,7 +280,7 @@ class BoilerplateStripper(Step):
             i += span
             if rule.kind == "tail" and good_han >= self.config.tail_min_content_chars:
                 tail_from = min(tail_from, i)
-            block_open = rule.kind == "block"
+            block_open = rule if rule.kind == "block" else None
         return hits, tail_from, in_block
 
     def _match_labelled(self, lines: list[Line], i: int):
@@ -528,19 +544,42 @@ class BoilerplateStripper(Step):
 
     @staticmethod
     def _resolve_meta_zones(page: Page, keep: np.ndarray) -> int:
-        """A metadata line strictly inside the kept body that the model scores as content
-        is content (a date in a table, a source line in a quotation)."""
-        kept = np.flatnonzero(keep)
-        if not len(kept):
+        """A metadata line strictly inside the kept body (between its first and last kept
+        lines of running text) is content when the model scores it so, or when the lines
+        around it (past other metadata lines) are kept: a date in a timeline or a table, a
+        source line in a quotation. A date between two dropped comments stays metadata.
+        Above the body's first line of prose the line is the page's header (a table of
+        labelled fields kept as text): its fields still name the author, source and date.
+        """
+        rows, lines = page.rows, page.lines
+        body = np.flatnonzero(keep & (page.x[:, INDEX["is_good"]] > 0))
+        if not len(body):
             return 0
-        first, last = page.rows[kept[0]], page.rows[kept[-1]]
+        meta = np.fromiter((is_meta(lines[i]) for i in rows), dtype=bool, count=len(rows))
+        kept_before = np.zeros(len(rows), dtype=bool)  # nearest non-metadata row above kept
+        kept_after = np.zeros(len(rows), dtype=bool)
+        last = False
+        for r in range(len(rows)):
+            kept_before[r] = last
+            if not meta[r]:
+                last = bool(keep[r])
+        last = False
+        for r in range(len(rows) - 1, -1, -1):
+            kept_after[r] = last
+            if not meta[r]:
+                last = bool(keep[r])
+        prose = np.flatnonzero(keep & (page.x[:, INDEX["is_prose"]] > 0))
+        header_end = rows[prose[0]] if len(prose) else rows[body[0]]
+        first, last_row = rows[body[0]], rows[body[-1]]
         restored = 0
-        for r, i in enumerate(page.rows):
-            line = page.lines[i]
-            if first < i < last and is_meta(line) and page.p[r] >= 0.5:
-                line.removed_by = None
+        for r in np.flatnonzero(meta & (rows > first) & (rows < last_row)):
+            if page.p[r] < 0.5 and not (kept_before[r] and kept_after[r]):
+                continue
+            line = lines[rows[r]]
+            line.removed_by = None
+            if rows[r] > header_end:
                 line.fields = None
-                restored += 1
+            restored += 1
         return restored
 
     # -- the step ------------------------------------------------------------------------------
