@@ -142,8 +142,8 @@ def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
     assert outcomes == expected
     assert len(published) + len(quarantine) == len(expected)  # inputs == documents + quarantined
     assert report["accounting"] == {"inputs": len(expected), "published": len(published),
-                                    "quarantined": len(quarantine), "skipped": 0, "deleted_during_run": 0,
-                                    "balanced": True}  # fmt: skip
+                                    "would_have_published": 0, "quarantined": len(quarantine),
+                                    "skipped": 0, "deleted_during_run": 0, "balanced": True}  # fmt: skip
     for q in quarantine:
         assert (
             q["reason"]

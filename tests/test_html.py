@@ -3,6 +3,9 @@ published with its markup."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -70,6 +73,40 @@ def test_conversion_is_one_block_per_line():
     )
     assert cells.text == "日\n一\n1\n2"  # every cell on its own line, as crawler dumps have it
     assert html_to_text("<p>A&amp;nbsp;B &amp;gt; C</p>").text == "A\xa0B > C"  # escaped twice
+
+
+# The page of issue 17: a <pre> block made Lexbor (through selectolax) segfault, killing
+# `zhclean run` with exit 139. Each line of code must stay a line.
+PRE_PAGE = (
+    "<html><body><p>这是一个测试页面，用来检查解析器是否稳定。</p>"
+    "<pre>def f(x):\n    return x + 1\n</pre></body></html>"
+)
+PRE_PAGES = [
+    PRE_PAGE,
+    "<pre>a\nb</pre>",
+    "<div><pre><code>x = 1\ny = 2</code>\n<b>z</b>\n</pre><pre>one\ntwo</pre></div>",
+]
+
+
+def test_pre_blocks_convert_without_crashing_the_process():
+    """In a subprocess, so that the segfault of the old code fails this test and not the
+    session."""
+    code = (
+        "import json, sys\n"
+        "from zhclean.readers.html import html_to_text\n"
+        "print(json.dumps([html_to_text(p).text for p in json.load(sys.stdin)]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(PRE_PAGES), capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    texts = json.loads(proc.stdout)
+    assert texts[0].split("\n") == [
+        "这是一个测试页面，用来检查解析器是否稳定。", "def f(x):", "return x + 1"
+    ]  # fmt: skip
+    assert texts[1] == "a\nb"
+    assert texts[2].split("\n") == ["x = 1", "y = 2", "z", "one", "two"]
 
 
 def _strings(cell) -> list[str]:

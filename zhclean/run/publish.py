@@ -15,8 +15,11 @@ from typing import Any
 
 from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
-from zhclean.run.context import Run
+from zhclean.run.context import Run, check_no_overlap
+from zhclean.run.datasets import quarantined_sources
+from zhclean.run.errors import UsageError
 from zhclean.run.faults import crash_point
+from zhclean.run.lock import check_lease
 from zhclean.run.pipeline import rule_reasons
 from zhclean.run.plan import RunPlan
 from zhclean.run.report import Decision, build_report, decide, tally_run
@@ -42,12 +45,12 @@ def publish_run(
     tally = tally_run(plan, results)
     decision = decide(tally, run.params.max_quarantine_fraction, run.params.full_refresh)
     dataset_checks: list[dict[str, Any]] = []
-    current = store.current_manifest()
-    if current is not None and current.run_id == run.run_id:  # a retry after the commit
-        manifest = current
+    if store.current_snapshot_id() == run.run_id:  # a retry after the commit
+        manifest = store.current_manifest()
     else:
         manifest, decision, dataset_checks = _build(run, results, decision)
         if manifest is not None:
+            check_lease(run.output_root)  # says it plainly; the commit is fenced anyway
             store.commit(manifest, run.base_version)
         else:
             store.discard(run.run_id)
@@ -61,6 +64,7 @@ def publish_run(
         snapshot=None if manifest is None else _snapshot_summary(manifest),
         reasons=rule_reasons(),
         flow_run_id=flow_run_id,
+        quarantine_gone=_quarantine_gone(run, plan, tally.vanished),
     )
     store.write_report(run.run_id, report)
     return report
@@ -104,6 +108,16 @@ def _build(
     return None, decision, dataset_checks
 
 
+def _quarantine_gone(run: Run, plan: RunPlan, vanished: list[str]) -> list[str] | None:
+    """Quarantined sources this run's input no longer holds (None: the log could not be
+    read; the quarantine's current view then keeps them)."""
+    try:
+        logged = quarantined_sources(run.store)
+    except OSError:
+        return None
+    return sorted(logged - ({ref.source for ref in plan.sources} - set(vanished)))
+
+
 def record_failure(
     params: RunParams, run_id: str, status: str, message: str, started_at: datetime
 ) -> dict[str, Any]:
@@ -122,6 +136,10 @@ def record_failure(
         "output_dir": params.output_dir,
         "parameters": asdict(params),
     }
+    try:
+        check_no_overlap(params.input_dir, params.output_dir)
+    except UsageError:
+        return report  # the output is (in) the input: a report there would become an input
     if is_remote(params.output_dir) or Path(params.output_dir).is_dir():
         with contextlib.suppress(OSError):  # an unwritable or full output: the caller still has it
             open_store(params.output_dir).write_report(run_id, report)
