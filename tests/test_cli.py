@@ -28,7 +28,7 @@ def test_run_on_seeds_prints_summary_and_no_noise(tmp_path):
     combined = proc.stdout + proc.stderr
     assert proc.returncode == 0, combined
     for expected in ("documents  read 5", "written 5", "quarantined 0", "sentences", "tokens",
-                     "boilerplate removed", "removed lines by rule", "bp.related_links 9", "elapsed", "MB/s"):  # fmt: skip
+                     "boilerplate removed", "removed lines by rule", "model.boilerplate 24", "elapsed", "MB/s"):  # fmt: skip
         assert expected in proc.stdout, proc.stdout
     assert "Traceback" not in combined
     assert "| ERROR" not in combined and "Error logging to API" not in combined
@@ -60,7 +60,7 @@ def test_report_command(tmp_path, harness_api):
     latest = zhclean_cli("report", "--output", str(out))
     assert latest.returncode == 0
     assert latest.stdout.startswith("# zhclean run `")
-    assert "## Removals by rule" in latest.stdout and "`bp.related_links`" in latest.stdout
+    assert "## Removals by rule" in latest.stdout and "`model.boilerplate`" in latest.stdout
     run_id = latest.stdout.split("`")[1]
     as_json = zhclean_cli("report", run_id, "--output", str(out), "--json")
     assert f'"run_id": "{run_id}"' in as_json.stdout
