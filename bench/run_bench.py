@@ -6,6 +6,7 @@
     python bench/run_bench.py --profile 30           # cProfile: hottest functions, 30 lines
     python bench/run_bench.py --workers 30 5 --rounds 3   # zhclean run --workers 1 vs 2
     python bench/run_bench.py --startup 5            # zhclean run on the seeds, 5 times
+    python bench/run_bench.py --sizes --guard 30 --rounds 3   # cost of the poison guard
 
 Corpora are built from the seeds: each copy of the five seeds goes in its own folder, so
 the cross-document repeated-line filter (which works per folder) sees five distinct
@@ -77,7 +78,16 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def measure_pipeline(corpus: Path, tokenizer: str = "fast", profile: int = 0) -> dict:
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of its children that have ended (the guarded
+    worker processes that do a shard's work, zhclean.run.guard)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def measure_pipeline(
+    corpus: Path, tokenizer: str = "fast", profile: int = 0, guard: bool = True
+) -> dict:
     import zhclean.core.step as step_module
 
     step_module.perf_counter = time.process_time  # stage seconds become CPU seconds
@@ -97,18 +107,20 @@ def measure_pipeline(corpus: Path, tokenizer: str = "fast", profile: int = 0) ->
     with tempfile.TemporaryDirectory() as out:
         params = RunParams(input_dir=str(corpus), output_dir=out, tokenizer=tokenizer)
         # a first small shard pays the per-process constants (lazy imports, rules)
-        process_shard(Run("warm-up", params, str(corpus), out), 0, refs[:5])
+        process_shard(Run("warm-up", params, str(corpus), out), 0, refs[:5], guard=guard)
         run = Run("bench", params, str(corpus), out)
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall = _cpu_with_children(), time.perf_counter()
         if profiler:
             profiler.enable()
-        result = process_shard(run, 0, refs)
+        result = process_shard(run, 0, refs, guard=guard and not profiler)
         if profiler:
             profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        cpu, wall = _cpu_with_children() - cpu, time.perf_counter() - wall
     hot = _hot_functions(profiler, profile) if profiler else []
+    children_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"mb": total / 1e6, "seconds": wall, "cpu_seconds": cpu, "mb_per_s": total / 1e6 / wall,
             "mb_per_cpu_s": total / 1e6 / cpu, "peak_rss_mb": _peak_rss_mb(),
+            "children_peak_rss_mb": children_rss,
             "stages": {s["name"]: s["seconds"] for s in result.stats}, "hot": hot,
             "published": result.totals.get("published", 0), "quarantined": result.totals.get("quarantined", 0),
             "sentences": result.totals.get("sentences", 0)}  # fmt: skip
@@ -226,6 +238,27 @@ def bench_pipeline(sizes: list[float], reference: bool, profile: int) -> None:
         print("\n".join("  " + line for line in m["hot"]))
 
 
+def bench_guard(size: float, rounds: int) -> None:
+    """process_shard with and without the poison-input guard, interleaved, best of rounds."""
+    corpus = build_corpus(size)
+    print(f"poison-input guard, {size:g} MB, one shard, interleaved; best of {rounds} by CPU")
+    best: dict[str, dict] = {}
+    for _ in range(rounds):
+        for name, extra in (("guarded", []), ("unguarded", ["--no-guard"])):
+            load = _load()
+            m = run_isolated("pipeline", corpus, *extra)
+            print(f"  {name:>9}: {m['cpu_seconds']:6.2f} CPU-s {m['seconds']:6.2f} s wall "
+                  f"{m['mb_per_cpu_s']:5.2f} MB/CPU-s  RSS {m['peak_rss_mb']:.0f} MB "
+                  f"(worker {m['children_peak_rss_mb']:.0f} MB)  load {load} -> {_load()}")  # fmt: skip
+            if name not in best or m["cpu_seconds"] < best[name]["cpu_seconds"]:
+                best[name] = m
+    g, u = best["guarded"], best["unguarded"]
+    print(f"  guard cost: {g['cpu_seconds'] / u['cpu_seconds'] - 1:+.1%} CPU, "
+          f"{g['seconds'] / u['seconds'] - 1:+.1%} wall (best of {rounds} each)")  # fmt: skip
+    print("  stage CPU seconds, guarded / unguarded: " + ", ".join(
+        f"{k} {g['stages'][k]:.2f}/{u['stages'][k]:.2f}" for k in g["stages"]))  # fmt: skip
+
+
 def bench_workers(sizes: list[float], rounds: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="zhclean-bench-prefect-"))
     run_command(SEEDS, 1, home)  # a warm PREFECT_HOME: migrations once, not in a measurement
@@ -287,12 +320,21 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds for --workers")
     parser.add_argument("--startup", type=int, default=0, help="warm runs of zhclean on the seeds")
+    parser.add_argument(
+        "--guard",
+        type=float,
+        default=0,
+        metavar="MB",
+        help="cost of the poison-input guard on a corpus of MB (see --rounds)",
+    )
+    parser.add_argument("--no-guard", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--tokenizer", default="fast", help=argparse.SUPPRESS)
     args = parser.parse_args()  # fmt: skip
     if args.measure == "pipeline":
-        print(json.dumps(measure_pipeline(args.corpus, args.tokenizer, args.profile)))
+        m = measure_pipeline(args.corpus, args.tokenizer, args.profile, guard=not args.no_guard)
+        print(json.dumps(m))
         return 0
     if args.measure:
         print(json.dumps(MEASURES[args.measure](args.corpus)))
@@ -304,6 +346,8 @@ def main() -> int:
         bench_workers(args.workers, args.rounds)
     if args.startup:
         bench_startup(args.startup)
+    if args.guard:
+        bench_guard(args.guard, args.rounds)
     return 0
 
 

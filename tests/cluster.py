@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +45,48 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, procs: tupl
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(delay)  # a polling interval, not a wait for something to happen
         delay = min(2 * delay, 0.2)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_stopped(pid: int) -> bool:
+    """The process is stopped (SIGSTOP): state ``T`` in /proc/PID/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] == "T"
+
+
+@contextmanager
+def s3_environment(log: Path) -> Iterator[str]:
+    """A moto S3 endpoint reached the standard way (credentials in the environment,
+    AWS_ENDPOINT_URL), which subprocesses inherit; yields its URL. One per session: S3
+    clients keep the endpoint they were made with (zhclean's, one per process)."""
+    saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
+    with moto_s3(log) as url:
+        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
+        try:
+            yield url
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def create_bucket(name: str) -> None:
+    import boto3
+
+    client = boto3.client("s3")
+    if name not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=name)
 
 
 def stop_group(proc: subprocess.Popen, timeout: float = 10.0) -> None:

@@ -65,6 +65,15 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """One moto S3 server on loopback for the session (tests/cluster.py)."""
+    from tests.cluster import s3_environment
+
+    with s3_environment(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def harness_api(prefect_harness) -> str:
     """The harness server's URL, for subprocesses that should not start their own API."""
     from prefect.settings import PREFECT_API_URL

@@ -28,10 +28,11 @@ def test_run_on_seeds_prints_summary_and_no_noise(tmp_path):
     combined = proc.stdout + proc.stderr
     assert proc.returncode == 0, combined
     for expected in ("documents  read 5", "written 5", "quarantined 0", "sentences", "tokens",
-                     "boilerplate removed", "removed lines by rule", "bp.related_links 9", "elapsed", "MB/s"):  # fmt: skip
+                     "boilerplate removed", "removed lines by rule", "model.boilerplate 24", "elapsed", "MB/s"):  # fmt: skip
         assert expected in proc.stdout, proc.stdout
     assert "Traceback" not in combined
     assert "| ERROR" not in combined and "Error logging to API" not in combined
+    assert "View at" not in combined  # a link to the temporary API, gone when the command ends
     assert "shard 1/1 done" in combined  # progress
     assert read(out, "documents").num_rows == 5
 
@@ -59,7 +60,7 @@ def test_report_command(tmp_path, harness_api):
     latest = zhclean_cli("report", "--output", str(out))
     assert latest.returncode == 0
     assert latest.stdout.startswith("# zhclean run `")
-    assert "## Removals by rule" in latest.stdout and "`bp.related_links`" in latest.stdout
+    assert "## Removals by rule" in latest.stdout and "`model.boilerplate`" in latest.stdout
     run_id = latest.stdout.split("`")[1]
     as_json = zhclean_cli("report", run_id, "--output", str(out), "--json")
     assert f'"run_id": "{run_id}"' in as_json.stdout
@@ -78,7 +79,9 @@ def test_bad_arguments_are_clear(tmp_path):
     proc = zhclean_cli("run", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "out"))
     _one_line_usage_error(proc, f"input directory not found: {tmp_path / 'nope'}")
     proc = zhclean_cli("run", "--max-quarantine-fraction", "2")
-    _one_line_usage_error(proc, "--max-quarantine-fraction must be between 0 and 1")
+    _one_line_usage_error(
+        proc, "--max-quarantine-fraction must be a finite number from 0 to 1, not 2"
+    )
     a_file = tmp_path / "file.txt"
     a_file.write_text("x", encoding="utf-8")
     proc = zhclean_cli("run", "--input", str(a_file), "--output", str(tmp_path / "out"))
@@ -97,14 +100,26 @@ def _preflight_as_nobody(inp: str, out: str, queue) -> None:
         queue.put((err.exit_code, str(err)))
 
 
+def _enterable_by_all() -> Path:
+    """A temporary folder every account can enter (each folder above it has o+x), for
+    what an unprivileged account must reach: not the clone, which may sit in a folder
+    only root can enter (root's home, a ``mktemp -d`` folder)."""
+    for top in (tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"):
+        top_path = Path(top).resolve()
+        if all(p.is_dir() and p.stat().st_mode & 0o001 for p in (top_path, *top_path.parents)):
+            return top_path
+    pytest.skip("no temporary folder that every account can enter")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to an unprivileged user")
 def test_unwritable_output_is_found_before_any_work(tmp_path):
     """The pre-flight check the command runs before Prefect starts (as an account that,
     unlike root, cannot write everywhere; the venv's Python is not reachable for it here,
     so the check runs in a forked child)."""
-    base = Path(tempfile.mkdtemp(prefix="zhclean-ro-"))  # pytest's tmp_path is root-only
+    base = Path(tempfile.mkdtemp(prefix="zhclean-ro-", dir=_enterable_by_all()))
     try:
         base.chmod(0o755)
+        inp = copy_tree(SEEDS, base / "in")  # readable by the account wherever the clone is
         out = base / "readonly"
         out.mkdir(mode=0o555)
         hidden = tmp_path / "out"  # under a folder the account may not enter
@@ -112,7 +127,7 @@ def test_unwritable_output_is_found_before_any_work(tmp_path):
         results = []
         for target in (out, hidden):
             queue = ctx.Queue()
-            child = ctx.Process(target=_preflight_as_nobody, args=(str(SEEDS), str(target), queue))
+            child = ctx.Process(target=_preflight_as_nobody, args=(str(inp), str(target), queue))
             child.start()
             child.join(60)
             results.append(queue.get(timeout=5))

@@ -9,38 +9,29 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import fsspec
 import pytest
 
 from tests.badinput import build_bad_corpus
-from tests.cluster import AWS_ENV, dask_cluster, moto_s3, worker_env
-from tests.conftest import SEEDS, copy_tree
-from tests.flowutil import published_rows, read, run_flow
+from tests.cluster import closed_port, create_bucket, dask_cluster, worker_env
+from tests.conftest import REPO, SEEDS, copy_tree
+from tests.flowutil import published_rows, read, run_flow, zhclean_cli
+from zhclean.run.store import LocalStore
 
 pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.cluster, pytest.mark.slow]
 BUCKET = "zhclean-test"
 
 
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    """A moto S3 endpoint, reached the standard way: env credentials + AWS_ENDPOINT_URL."""
-    import boto3
-
-    saved = {k: os.environ.get(k) for k in (*AWS_ENV, "AWS_ENDPOINT_URL")}
-    with moto_s3(tmp_path_factory.mktemp("moto") / "moto.log") as url:
-        os.environ.update(AWS_ENV, AWS_ENDPOINT_URL=url)
-        try:
-            boto3.client("s3").create_bucket(Bucket=BUCKET)
-            yield url
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+def s3(s3_server):
+    """The session's moto S3 endpoint, with this module's bucket."""
+    create_bucket(BUCKET)
+    return s3_server
 
 
 def _upload(local, uri: str) -> None:
@@ -161,6 +152,22 @@ def test_a_dask_cluster_run_publishes_what_a_local_run_does(tmp_path, corpus, ha
             ]
 
 
+def test_a_relative_input_is_read_where_the_command_runs_not_where_workers_run(
+    tmp_path, corpus, monkeypatch
+):
+    """Dask workers have their own working directory: a relative ``--input`` must name
+    the command's folder (it used to be resolved on the worker, where it is another
+    folder or none, and every source was quarantined as a link outside the input)."""
+    inp, reference = corpus
+    envs = [worker_env(tmp_path / f"home{i}") for i in range(2)]
+    with dask_cluster(tmp_path / "dask", envs) as cluster:
+        monkeypatch.chdir(inp.parent)
+        out = tmp_path / "out"
+        state = run_flow(Path(inp.name), out, dask_address=cluster.address)
+        assert state.is_completed(), state.message
+        assert published_rows(out) == reference
+
+
 def test_a_dask_worker_killed_mid_shard_is_replaced_without_duplicates(tmp_path, corpus):
     inp, reference = corpus
     marker = tmp_path / "a-worker-died"
@@ -176,3 +183,79 @@ def test_a_dask_worker_killed_mid_shard_is_replaced_without_duplicates(tmp_path,
     ids = read(out, "documents").column("doc_id").to_pylist()
     assert len(ids) == len(set(ids)) == 50
     assert published_rows(out) == reference
+
+
+def _checkout_without_rule(root, rule_id: str):
+    """A copy of the zhclean package whose rules file lacks one rule, as a checkout on
+    a worker's PYTHONPATH would have it."""
+    shutil.copytree(REPO / "zhclean", root / "zhclean",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    rules = root / "zhclean" / "data" / "boilerplate_rules.toml"
+    blocks = rules.read_text(encoding="utf-8").split("\n[[rule]]\n")
+    kept = [b for b in blocks if not b.startswith(f'id = "{rule_id}"')]
+    assert len(kept) == len(blocks) - 1
+    rules.write_text("\n[[rule]]\n".join(kept), encoding="utf-8")
+    return root
+
+
+def test_a_dask_worker_with_other_rules_fails_the_run_and_is_named(tmp_path):
+    """Issue 17 item 5: such a worker published 0 bp.related_links instead of 9, silently."""
+    from distributed import Client
+
+    from zhclean.run.fingerprint import OtherCode, check_same, code_fingerprint
+
+    other = _checkout_without_rule(tmp_path / "checkout", "bp.related_links")
+    envs = [worker_env(tmp_path / "home", PYTHONPATH=str(other))]
+    with dask_cluster(tmp_path / "dask", envs) as cluster:
+        with Client(cluster.address, set_as_default=False) as client:
+            ((address, imported),) = client.run(lambda: __import__("zhclean").__file__).items()
+            assert imported == str(other / "zhclean" / "__init__.py")  # it runs the copy
+            # what every task does first, on that worker
+            future = client.submit(check_same, code_fingerprint(), pure=False)
+            with pytest.raises(OtherCode, match=f"^on worker {address}: .*boilerplate_rules"):
+                future.result()
+        out = tmp_path / "out"
+        state = run_flow(SEEDS, out, dask_address=cluster.address)
+    assert state.is_failed()
+    (line,) = state.message.splitlines()
+    assert line.startswith(f"usage_error: on worker {address}: zhclean's code or data differ")
+    assert "(zhclean/data/boilerplate_rules.toml)" in line
+    assert not (out / "current").exists()  # nothing was published
+    assert LocalStore(out).read_report()["status"] == "usage_error"
+
+
+def test_a_dask_worker_without_storage_credentials_fails_the_run_and_is_named(s3, tmp_path):
+    """Issue 17 item 12: the flow's process has credentials, a worker has none."""
+    env = worker_env(tmp_path / "home", AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"),
+                     AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")  # fmt: skip
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        env.pop(key)
+    out = f"s3://{BUCKET}/no-credentials-on-a-worker"
+    with dask_cluster(tmp_path / "dask", [env]) as cluster:
+        state = run_flow(SEEDS, out, dask_address=cluster.address)
+    assert state.is_failed()
+    (line,) = state.message.splitlines()
+    assert line.startswith("usage_error: on worker tcp://127.0.0.1:")
+    assert f": cannot use {out}: no credentials (" in line
+    with pytest.raises(FileNotFoundError, match="nothing has been published"):
+        read(out, "documents")
+
+
+@pytest.mark.parametrize("scheme", ["tcp", "tls"])
+def test_an_unreachable_dask_scheduler_fails_the_preflight_in_one_line(scheme, tmp_path):
+    """Issue 17 item 12: it printed a traceback after Prefect had started (and the connect
+    timeout, shortened here through Dask's own setting); a TLS address without TLS
+    settings also hung 60 s closing the client."""
+    address = f"{scheme}://127.0.0.1:{closed_port()}"
+    proc = zhclean_cli("run", "--input", str(SEEDS), "--output", str(tmp_path / "out"),
+                       "--dask-address", address,
+                       env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    expected = (
+        f"cannot reach the Dask scheduler at {address}: "
+        if scheme == "tcp"
+        else f"{address} is a TLS scheduler and this process has no TLS settings: set DASK_"
+    )
+    assert line.startswith(f"zhclean: {expected}"), line
+    assert "Traceback" not in proc.stdout + proc.stderr

@@ -16,8 +16,10 @@ A, B, C = "a" * 32, "b" * 32, "c" * 32
 
 def _docs(path, rows):
     cols = {f.name: [] for f in DOCUMENTS}
-    for doc_id, n in rows:
-        values = {"doc_id": doc_id, "source": f"{doc_id[:3]}.txt", "script": "hans", "encoding": "utf-8",
+    for doc_id, n, *link in rows:
+        dup = link[0] if link else None
+        values = {"duplicate_of": dup, "dup_similarity": None if dup is None else 0.9,
+                  "doc_id": doc_id, "source": f"{doc_id[:3]}.txt", "script": "hans", "encoding": "utf-8",
                   "text": "正文。", "raw_text": "正文。", "removed": [], "extraction": "main_block",
                   "removed_share": 0.0, "confidence": 1.0, "punctuation": "original",
                   "punct_restored": 0, "n_chars": 3, "n_sentences": n,
@@ -48,13 +50,13 @@ def _snapshot(tmp_path, docs_files, sents_files):
     return {r.name: r for r in results}
 
 
-GOOD_DOCS = [[(A, 2), (B, 1)]]
+GOOD_DOCS = [[(A, 2), (B, 1, A)]]  # B is a near-duplicate of A
 GOOD_SENTS = [[(A, 0), (A, 1), (B, 0)]]
 
 
 def test_good_snapshot_passes(tmp_path):
     results = _snapshot(tmp_path, GOOD_DOCS, GOOD_SENTS)
-    assert len(results) == 5 and all(r.passed for r in results.values())
+    assert len(results) == 6 and all(r.passed for r in results.values())
 
 
 @pytest.mark.parametrize(
@@ -82,6 +84,9 @@ def test_good_snapshot_passes(tmp_path):
             A,
         ),
         (GOOD_DOCS, [[(A, 0), (B, 0)], [(A, 1)]], "document_sentences_in_one_file", A),
+        # a copy of a document that is not published, and a copy of a copy
+        ([[(A, 2), (B, 1, C)]], GOOD_SENTS, "duplicate_of_is_a_published_representative", B),
+        ([[(A, 2, B), (B, 1, A)]], GOOD_SENTS, "duplicate_of_is_a_published_representative", A),
     ],
 )
 def test_broken_snapshot_fails_the_right_check(tmp_path, docs, sents, failing, example):

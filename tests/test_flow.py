@@ -143,7 +143,8 @@ def test_bad_input_corpus_is_fully_accounted_for(tmp_path):
     assert outcomes == expected
     assert len(published) + len(quarantine) == len(expected)  # inputs == documents + quarantined
     assert report["accounting"] == {"inputs": len(expected), "published": len(published),
-                                    "quarantined": len(quarantine), "skipped": 0, "deleted_during_run": 0,
+                                    "would_have_published": 0, "quarantined": len(quarantine),
+                                    "skipped": 0, "duplicates": 0, "deleted_during_run": 0,
                                     "balanced": True}  # fmt: skip
     for q in quarantine:
         assert (
@@ -225,11 +226,11 @@ def test_report_json_and_artifact_content(seeds, tmp_path):
     by_key = {a.key: a for a in artifacts if a.key}
     assert by_key["zhclean-run-report"].type == "markdown"
     assert f"# zhclean run `{report['run_id']}`" in by_key["zhclean-run-report"].data
-    assert "`bp.related_links` | 9 |" in by_key["zhclean-run-report"].data
+    assert "`model.boilerplate` | 24 |" in by_key["zhclean-run-report"].data
     assert by_key["zhclean-run-table"].type == "table"
     assert any(a.type == "progress" for a in artifacts)
     rules = {r["rule_id"]: r for r in report["removals_by_rule"]}
-    assert rules["bp.related_links"]["lines"] == 9 and rules["bp.related_links"]["reason"]
+    assert rules["model.boilerplate"]["lines"] == 24 and rules["model.boilerplate"]["reason"]
     assert {s["name"] for s in report["stages"]} >= {"read", "normalize", "convert", "strip_boilerplate",
                                                       "extract_metadata", "split", "tokenize", "validate"}  # fmt: skip
     assert report["gate"]["passed"] and report["counts"]["mb_per_s"] > 0

@@ -3,6 +3,9 @@ published with its markup."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -70,6 +73,40 @@ def test_conversion_is_one_block_per_line():
     )
     assert cells.text == "日\n一\n1\n2"  # every cell on its own line, as crawler dumps have it
     assert html_to_text("<p>A&amp;nbsp;B &amp;gt; C</p>").text == "A\xa0B > C"  # escaped twice
+
+
+# The page of issue 17: a <pre> block made Lexbor (through selectolax) segfault, killing
+# `zhclean run` with exit 139. Each line of code must stay a line.
+PRE_PAGE = (
+    "<html><body><p>这是一个测试页面，用来检查解析器是否稳定。</p>"
+    "<pre>def f(x):\n    return x + 1\n</pre></body></html>"
+)
+PRE_PAGES = [
+    PRE_PAGE,
+    "<pre>a\nb</pre>",
+    "<div><pre><code>x = 1\ny = 2</code>\n<b>z</b>\n</pre><pre>one\ntwo</pre></div>",
+]
+
+
+def test_pre_blocks_convert_without_crashing_the_process():
+    """In a subprocess, so that the segfault of the old code fails this test and not the
+    session."""
+    code = (
+        "import json, sys\n"
+        "from zhclean.readers.html import html_to_text\n"
+        "print(json.dumps([html_to_text(p).text for p in json.load(sys.stdin)]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(PRE_PAGES), capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    texts = json.loads(proc.stdout)
+    assert texts[0].split("\n") == [
+        "这是一个测试页面，用来检查解析器是否稳定。", "def f(x):", "return x + 1"
+    ]  # fmt: skip
+    assert texts[1] == "a\nb"
+    assert texts[2].split("\n") == ["x = 1", "y = 2", "z", "one", "two"]
 
 
 def _strings(cell) -> list[str]:
@@ -234,3 +271,91 @@ def test_markup_that_survives_is_quarantined_by_validation():
         None,
     ]
     assert "<b>" in out[0].rejection.reason and "&nbsp" in out[1].rejection.failure_case
+
+
+# -- the DOM evidence of every line (issue 18) -----------------------------------------
+
+
+def _dom_rows(html: str) -> dict[str, dict[str, float]]:
+    from zhclean.core.dom import COLUMNS
+
+    page = html_to_text(html)
+    lines = page.text.split("\n")
+    assert page.dom is not None and len(page.dom) == len(lines)  # row i is line i
+    return {
+        line: dict(zip(COLUMNS, map(float, row), strict=True))
+        for line, row in zip(lines, page.dom.values, strict=True)
+    }
+
+
+def test_every_line_carries_its_dom_evidence():
+    rows = _dom_rows(
+        "<html><head><title>标题 - 某某网</title></head><body>"
+        '<nav><a href="/">首页</a> <a href="/n">新闻</a></nav>'
+        '<div class="article-content"><h1>一个标题</h1><p>正文第一段，<a href="/x">链接</a>在这里。</p>'
+        "<pre>int main() {\n  return 0;\n}</pre></div>"
+        '<div class="comment-list"><ul><li><a href="/y">一条评论的标题</a></li></ul></div>'
+        '<div style="display:none">隐藏的关键词</div>'
+        "<footer>版权所有</footer></body></html>"
+    )
+    assert rows["标题 - 某某网"]["is_title"] == 1
+    assert rows["首页 新闻"]["in_nav"] == 1 and rows["首页 新闻"]["link_share"] == 1
+    assert rows["一个标题"]["heading"] == 1 and rows["一个标题"]["cls_content"] == 2
+    text = rows["正文第一段，链接在这里。"]
+    assert text["in_p"] == 1 and 0.1 < text["link_share"] < 0.3 and text["links"] == 1
+    assert rows["int main() {"]["in_pre"] == 1 and "  return 0;" not in rows  # lines stripped
+    assert rows["return 0;"]["in_pre"] == 1 and rows["}"]["in_pre"] == 1  # code keeps its lines
+    item = rows["一条评论的标题"]
+    assert (
+        item["in_li"] == 1 and item["cls_comment"] == 4 and item["cls_content"] == 0
+    )  # div ul li a
+    assert rows["隐藏的关键词"]["hidden"] == 1
+    assert rows["版权所有"]["in_footer"] == 1 and rows["版权所有"]["hidden"] == 0
+
+
+def test_posts_of_one_structure_share_a_signature():
+    from zhclean.core.dom import COLUMNS
+
+    posts = "".join(
+        f'<div class="post" id="post_{i}"><div class="msg">第{i}楼的回复内容。</div></div>'
+        for i in range(4)
+    )
+    page = html_to_text(f'<div class="side"><p>侧栏</p></div>{posts}')
+    lines = page.text.split("\n")
+    sig = dict(zip(lines, page.dom.signature.tolist(), strict=True))
+    assert len({sig[f"第{i}楼的回复内容。"] for i in range(4)}) == 1  # ids without their digits
+    assert sig["侧栏"] != sig["第0楼的回复内容。"]
+    containers = {page.dom.container[lines.index(f"第{i}楼的回复内容。")] for i in range(4)}
+    assert len(containers) == 4  # each post is its own container
+    assert page.dom.values[lines.index("第1楼的回复内容。"), COLUMNS.index("cls_post")] == 1  # msg
+
+
+def test_source_lines_a_page_shows_are_kept_and_wrapped_paragraphs_joined():
+    post = (
+        "<div id='main-content'>作者 someone\n 第一行文字\n 第二行文字\n\n 第三行文字\n--\n</div>"
+    )
+    assert html_to_text(post).text.split("\n") == [
+        "作者 someone", "第一行文字", "第二行文字", "第三行文字", "--"
+    ]  # fmt: skip
+    wrapped = "<p>The quick brown fox\njumps over the lazy dog\nand runs away.</p>"
+    assert (
+        html_to_text(wrapped).text == "The quick brown fox jumps over the lazy dog and runs away."
+    )
+    indented = "<div>\n    一段文字，只有一行。\n  </div>"
+    assert html_to_text(indented).text == "一段文字，只有一行。"
+
+
+def test_a_name_or_a_time_inside_a_line_is_a_line_of_its_own():
+    push = (
+        '<div class="push"><span class="push-tag">推 </span><span class="push-userid">someone'
+        '</span><span class="push-content">: 这是推文的内容</span><span class="push-ipdatetime">'
+        " 1.2.3.4 06/20</span></div>"
+    )
+    assert html_to_text(push).text.split("\n") == [
+        "推",
+        "someone",
+        ": 这是推文的内容",
+        "1.2.3.4 06/20",
+    ]
+    prose = '<p>一段文字里有<a href="/t">一个链接</a>和<b>粗体</b>，都在同一行。</p>'
+    assert html_to_text(prose).text == "一段文字里有一个链接和粗体，都在同一行。"

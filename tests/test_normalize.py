@@ -91,3 +91,44 @@ def test_seed_001_converts_to_simplified_and_t2s_is_idempotent():
     simplified = to_simplified(normalize_text(seed_text("001")))
     assert "国家民委召开深入开展创先争优活动情况汇报会" in simplified
     assert to_simplified(simplified) == simplified
+
+
+NONCHARACTERS = "\ufffe\uffff\ufdd0\ufdef\U0001fffe\U0010ffff"
+
+
+def test_noncharacters_are_deleted_and_recorded():
+    """Issue 17: U+FFFE, U+FFFF, U+FDD0 and U+10FFFF reached the published text and tokens."""
+    from zhclean.core.record import Document
+    from zhclean.normalizers.text import NONCHARACTERS as RULE
+    from zhclean.normalizers.text import TextNormalizer
+
+    raw = seed_text("004").replace("。", "。\ufffe", 3).replace("。", "\U0010ffff。\ufdd0", 2)
+    assert normalize_text(raw) == normalize_text(seed_text("004"))
+    for c in NONCHARACTERS:
+        assert normalize_text(f"中{c}文") == "中文"
+    doc = Document.from_text(raw)
+    step = TextNormalizer()
+    step.run([doc])
+    assert not set(NONCHARACTERS) & set(doc.text)
+    assert doc.removed == [(RULE, "7 noncharacter(s) deleted: U+FDD0, U+FFFE, U+10FFFF")]
+    assert step.stats.counters["noncharacters_deleted"] == 7
+    assert RULE in step.reasons()
+
+
+def test_noncharacters_reach_neither_text_nor_tokens(tmp_path):
+    import pyarrow.dataset as ds
+
+    from zhclean.core.params import RunParams
+    from zhclean.run import run_local
+
+    (tmp_path / "in").mkdir()
+    text = seed_text("004").replace("。", "。" + NONCHARACTERS, 2)
+    (tmp_path / "in" / "doc.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    report = run_local(RunParams(input_dir=str(tmp_path / "in"), output_dir=str(out)))
+    assert report["counts"]["published"] == 1
+    doc = ds.dataset(out / "documents").to_table().to_pylist()[0]
+    tokens = [t for s in ds.dataset(out / "sentences").to_table().to_pylist() for t in s["tokens"]]
+    assert not set(NONCHARACTERS) & set(doc["text"] + "".join(tokens))
+    assert ("normalize.noncharacters", "12 noncharacter(s) deleted: U+FDD0, U+FDEF, U+FFFE, "
+            "U+FFFF, U+1FFFE, ...") in [tuple(r.values()) for r in doc["removed"]]  # fmt: skip

@@ -20,6 +20,15 @@ SPECS = RunParams.specs()
 SAMPLE = {str: "some/dir", float: 0.25, int: 7}
 
 
+def _sample(spec):
+    """A value the parameter may take, other than its default."""
+    if spec.choices:
+        return spec.choices[-1]
+    if spec.name == "dask_address":
+        return "tcp://10.0.0.5:8786"
+    return SAMPLE[spec.type]
+
+
 def test_cli_defaults_are_the_run_defaults():
     assert params_from_args(build_parser().parse_args(["run"])) == DEFAULTS
 
@@ -30,7 +39,7 @@ def test_every_parameter_has_a_cli_option(spec):
         args = build_parser().parse_args(["run", spec.flag])
         assert getattr(params_from_args(args), spec.name) is True
     else:
-        value = SAMPLE[spec.type]
+        value = _sample(spec)
         args = build_parser().parse_args(["run", spec.flag, str(value)])
         assert getattr(params_from_args(args), spec.name) == value
     assert spec.help
@@ -53,12 +62,14 @@ def test_deployment_parameters_are_run_parameters_with_their_defaults():
         for name, value in deployment["parameters"].items():
             assert name in DEFAULTS.flow_kwargs(), name
             assert value == getattr(DEFAULTS, name), name
+        assert RunParams(**deployment["parameters"]).problems() == []
 
 
 def test_bad_values_are_reported_one_line_each():
     bad = RunParams(max_quarantine_fraction=2, workers=0, shard_mb=0, batch_docs=0,
                     max_sentence_chars=0, wait_for_lock=-1, max_doc_mb=0,
-                    tokenizer="spacy", dask_address="localhost")  # fmt: skip
+                    tokenizer="spacy", dask_address="localhost", stage_timeout=0,
+                    dedup="yes")  # fmt: skip
     problems = bad.problems()
-    assert len(problems) == 9 and all("\n" not in p and p.startswith("--") for p in problems)
+    assert len(problems) == 11 and all("\n" not in p and p.startswith("--") for p in problems)
     assert DEFAULTS.problems() == []

@@ -3,8 +3,10 @@ shards sized for the workers."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,25 +27,30 @@ from zhclean.run import (
 )
 from zhclean.run.plan import ScanResult, make_shards, scan_sources, shard_bytes
 
-_OPENED: list[str] | None = None
+_LOG: int | None = None  # a file the opens are written to, from every process
 
 
 def _audit(event: str, args: tuple) -> None:
-    if _OPENED is not None and event == "open" and isinstance(args[0], str):
-        _OPENED.append(args[0])
+    if _LOG is not None and event == "open" and isinstance(args[0], str):
+        os.write(_LOG, (args[0] + "\n").encode("utf-8", "surrogateescape"))
 
 
-sys.addaudithook(_audit)  # observes real opens; cannot be removed, so it is gated by _OPENED
+sys.addaudithook(_audit)  # observes real opens; cannot be removed, so it is gated by _LOG
 
 
 def _opens_during(fn, root) -> Counter:
-    global _OPENED
-    _OPENED = []
+    """Opens under ``root`` while ``fn`` runs, here and in the guarded children it forks
+    (zhclean.run.guard: they inherit the hook and the log's descriptor)."""
+    global _LOG
+    log = Path(str(root) + ".opens")
+    _LOG = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         fn()
-        return Counter(p for p in _OPENED if p.startswith(str(root)))
     finally:
-        _OPENED = None
+        os.close(_LOG)
+        _LOG = None
+    opened = log.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+    return Counter(p for p in opened if p.startswith(str(root)))
 
 
 def test_each_input_is_read_once_per_pass(tmp_path):

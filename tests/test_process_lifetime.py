@@ -156,7 +156,9 @@ def test_a_killed_pool_does_not_wait_for_its_shards():
     started = time.monotonic()
     pool.shutdown(kill=True)
     assert time.monotonic() - started < 60
-    assert busy.exception(timeout=10) is not None
+    # the shard ends with an error, or never started: the pool's manager thread may not
+    # have handed it to the worker before the kill (a race, about 1 in 5 in one process)
+    assert busy.cancelled() or busy.exception(timeout=10) is not None
     assert not set(pids) & {p for p in _session_members(os.getsid(0))}
 
 

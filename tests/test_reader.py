@@ -6,6 +6,8 @@ import multiprocessing
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.badinput import PROSE, build_bad_corpus
 from tests.conftest import seed_text
@@ -133,3 +135,55 @@ def test_a_name_that_is_not_utf8_gets_a_stable_lossless_source(tmp_path):
     assert ref.source.encode().decode("unicode_escape").encode("latin-1").startswith(b"\xff")
     doc = read_document(ref)
     assert not doc.rejected and doc.doc_id == read_document(list_sources(tmp_path)[0]).doc_id
+
+
+def test_names_that_escaping_would_confuse_get_distinct_lossless_ids(tmp_path):
+    """Issue 17: a file literally named ``\\xff.txt`` and one named with the byte 0xff
+    both got the id ``\\xff.txt``; the run stopped with a traceback and no report."""
+    from zhclean.readers.files import source_name_bytes
+    from zhclean.run import run_local
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    names = [b"\\xff.txt", b"\xff.txt", b"a\\b.txt", b"\\\\.txt"]
+    for i, name in enumerate(names):
+        (inp / os.fsdecode(name)).write_text(f"{PROSE}\n第{i}篇。", encoding="utf-8")
+    refs = list_sources(inp)
+    assert sorted(r.source for r in refs) == sorted(
+        ["\\\\xff.txt", "\\xff.txt", "a\\\\b.txt", "\\\\\\\\.txt"]
+    )
+    assert {source_name_bytes(r.source) for r in refs} == set(names)
+    report = run_local(RunParams(input_dir=str(inp), output_dir=str(tmp_path / "out")))
+    assert report["status"] == "published" and report["counts"]["published"] == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=8), min_size=1, max_size=6))
+def test_source_ids_are_one_to_one_and_give_back_the_name(parts):
+    from zhclean.readers.files import source_id, source_name_bytes
+
+    names = {b"/".join(p.replace(b"/", b"_").replace(b"\0", b"_") for p in parts)}
+    names.add(names.copy().pop().replace(b"\\", b"\\\\"))
+    ids = {source_id(os.fsdecode(name)): name for name in names}
+    assert len(ids) == len(names)  # one to one
+    for source, name in ids.items():
+        source.encode("utf-8")  # valid UTF-8
+        assert source_name_bytes(source) == name
+
+
+def test_a_dangling_link_is_quarantined_not_missing(tmp_path):
+    """Issue 17: a link to nothing was counted as a source deleted during the run."""
+    os.symlink("nothing_there.txt", tmp_path / "dangling.txt")
+    (ref,) = list_sources(tmp_path)
+    doc = read_document(ref)
+    assert (doc.rejection.check, doc.rejection.reason) == (
+        "dangling_symlink",
+        "dangling.txt is a symbolic link to 'nothing_there.txt', which does not exist",
+    )
+    from zhclean.run import run_local
+
+    out = tmp_path.parent / f"{tmp_path.name}-out"
+    report = run_local(RunParams(input_dir=str(tmp_path), output_dir=str(out),
+                                 max_quarantine_fraction=1.0))  # fmt: skip
+    counts = report["counts"]
+    assert (counts["quarantined"], counts["missing"]) == (1, 0)

@@ -44,8 +44,9 @@ def test_content_targets(dev_result):
 
 def test_metadata_targets(dev_result):
     m = dev_result.macro()
-    assert m["date_accuracy"] >= 0.90, m
-    assert m["author_accuracy"] >= 0.80, m
+    # before the line model: date 100%, author 93% (26 of 28); the model must not lose them
+    assert m["date_accuracy"] >= 0.96, m
+    assert m["author_accuracy"] >= 0.96, m
 
 
 def test_no_page_loses_most_of_its_article(dev_result):

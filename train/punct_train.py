@@ -29,7 +29,7 @@ training documents (by a fixed hash) choose the epoch and the per-mark biases th
 maximize the mean of sentence-boundary F1 and 、 F1.
 
 **Determinism.** Fixed seeds, one thread, the same batches in the same order: the same
-corpus gives the same model. Training-only dependency: torch (``pip install -e '.[train]'``).
+corpus gives the same model. Training-only dependency: torch (``pip install -e '.[train-punct]'``).
 About 8 minutes of CPU for the 10 epochs (the shipped model: these defaults).
 """
 

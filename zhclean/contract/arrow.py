@@ -43,6 +43,8 @@ DOCUMENTS = _schema(
         pa.field("n_chars", pa.int64(), nullable=False),
         pa.field("n_sentences", pa.int32(), nullable=False),
         pa.field("content_sha256", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("dup_similarity", pa.float64()),
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("processed_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ],
@@ -80,8 +82,22 @@ QUARANTINE = _schema(
     ],
 )
 
+DUPLICATES = _schema(
+    "duplicates",
+    [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string(), nullable=False),
+        pa.field("dup_similarity", pa.float64(), nullable=False),
+        pa.field("content_sha256", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("processed_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ],
+)
+
 ARROW_SCHEMAS: dict[str, pa.Schema] = {
     "documents": DOCUMENTS,
     "sentences": SENTENCES,
     "quarantine": QUARANTINE,
+    "duplicates": DUPLICATES,
 }

@@ -129,10 +129,29 @@ class DocumentsModel(_Contract):
     content_sha256: Series[str] = pa.Field(
         str_matches=r"^[0-9a-f]{64}$", description="sha256 of the input bytes"
     )
+    duplicate_of: Series[str] = pa.Field(
+        nullable=True,
+        str_matches=r"^[0-9a-f]{32}$",
+        description="doc_id of the representative this document is a near-duplicate of "
+        "(estimated Jaccard similarity of the clean text at least the threshold); null for a "
+        "unique document and for a representative: `where duplicate_of is null` keeps one "
+        "copy of each text",
+    )
+    dup_similarity: Series[float] = pa.Field(
+        nullable=True,
+        ge=0,
+        le=1,
+        description="estimated Jaccard similarity to the representative (MinHash of "
+        "character 3-grams); null exactly when duplicate_of is null",
+    )
     run_id: Series[str] = pa.Field(description="the run that produced this row")
     processed_at: Series[pd.DatetimeTZDtype] = pa.Field(
         dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was produced (UTC)"
     )
+
+    @pa.dataframe_check(name="dup_similarity_with_duplicate_of")
+    def _dup_pair(cls, df: pd.DataFrame) -> pd.Series:
+        return df["duplicate_of"].isna() == df["dup_similarity"].isna()
 
     @pa.check("text", name="no_control_or_zero_width_chars")
     def _text_clean(cls, series: pd.Series) -> pd.Series:
@@ -245,10 +264,37 @@ class QuarantineModel(_Contract):
     )
 
 
+class DuplicatesModel(_Contract):
+    """``output/duplicates/``: one row per near-duplicate that was not published
+    (``--dedup drop``), saying of which published document it is a copy."""
+
+    doc_id: Series[str] = pa.Field(
+        unique=True, str_matches=r"^[0-9a-f]{32}$", description="the copy's doc_id"
+    )
+    source: Series[str] = pa.Field(
+        str_length={"min_value": 1}, description="the input it came from (relative path)"
+    )
+    duplicate_of: Series[str] = pa.Field(
+        str_matches=r"^[0-9a-f]{32}$",
+        description="doc_id of the published representative (a row of documents)",
+    )
+    dup_similarity: Series[float] = pa.Field(
+        ge=0, le=1, description="estimated Jaccard similarity to the representative"
+    )
+    content_sha256: Series[str] = pa.Field(
+        str_matches=r"^[0-9a-f]{64}$", description="sha256 of the input bytes"
+    )
+    run_id: Series[str] = pa.Field(description="the run that found it")
+    processed_at: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs={"unit": "us", "tz": "UTC"}, description="when the row was written (UTC)"
+    )
+
+
 MODELS: dict[str, type[pa.DataFrameModel]] = {
     "documents": DocumentsModel,
     "sentences": SentencesModel,
     "quarantine": QuarantineModel,
+    "duplicates": DuplicatesModel,
 }
 
 

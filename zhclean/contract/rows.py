@@ -76,6 +76,10 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
         "n_chars": [len(d.text) for d in docs],
         "n_sentences": [len(d.sentences) for d in docs],
         "content_sha256": [d.content_sha256 for d in docs],
+        # near-duplicates are found after the shards, across all of them: the publish
+        # step fills these in (zhclean.run.dedup)
+        "duplicate_of": pa.nulls(n, pa.string()),
+        "dup_similarity": pa.nulls(n, pa.float64()),
         "run_id": _repeat(run_id, n, pa.string()),
         "processed_at": _repeat(processed_at, n, DOCUMENTS.field("processed_at").type),
     }

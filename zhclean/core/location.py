@@ -7,6 +7,7 @@ paths keep using the operating system directly, with its links and locks.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -27,7 +28,9 @@ def join(location: str, *parts: str) -> str:
 
 
 @cache
-def _remote_fs(scheme: str) -> Any:
+def _remote_fs(scheme: str, pid: int) -> Any:
+    """``pid``: a forked child gets its own (an async filesystem of its parent's is not
+    fork-safe: fsspec refuses to use it)."""
     import fsspec
 
     try:
@@ -43,4 +46,4 @@ def _remote_fs(scheme: str) -> Any:
 
 def remote_fs(location: str) -> Any:
     """The fsspec filesystem for a remote location (one per scheme and process)."""
-    return _remote_fs(str(location).partition("://")[0])
+    return _remote_fs(str(location).partition("://")[0], os.getpid())

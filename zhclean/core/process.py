@@ -33,3 +33,46 @@ def load_libc() -> Any:
     if _libc is None and sys.platform.startswith("linux"):
         _libc = ctypes.CDLL(None, use_errno=True)
     return _libc
+
+
+def address_space() -> int | None:
+    """This process's current virtual size in bytes (Linux ``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def limit_address_space(extra: int) -> int | None:
+    """Let this process grow by at most ``extra`` bytes of address space (``RLIMIT_AS``).
+
+    An allocation over the limit fails: Python raises MemoryError, a native library gets
+    NULL (and usually aborts). Returns the limit set, or None where it cannot be set. An
+    existing lower limit stays.
+    """
+    import resource
+
+    size = address_space()
+    if size is None:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + extra
+    for bound in (soft, hard):
+        if bound != resource.RLIM_INFINITY:
+            limit = min(limit, bound)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        return None
+    return limit
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

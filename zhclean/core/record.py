@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from zhclean.core.dom import LineDom
+
 # Ids of the lines the boilerplate stripper marks and the metadata extractor reads: the
 # heading (it becomes the title) and copies of it in the body.
 TITLE_HEADING = "title.heading"
 TITLE_REPEAT = "title.repeat"
-OUTSIDE_MAIN = "quality.outside_main"
+# A line the boilerplate stripper's line model removed (page furniture).
+MODEL_BOILERPLATE = "model.boilerplate"
 # How the stripper found the article (the ``extraction`` column); a document it emptied
 # ("empty") is quarantined, never published.
 MAIN_BLOCK = "main_block"
@@ -66,12 +69,15 @@ class Rejection:
 class Line:
     """One line of a document while boilerplate is being stripped.
 
-    ``removed_by`` holds the id of the rule that removed the line; ``None`` means kept.
+    ``removed_by`` holds the id of what removed the line (a rule, the title, the line
+    model); ``None`` means kept. ``rule`` is the id of the rule that matched the line,
+    whether it decided or was only evidence for the line model.
     """
 
     text: str
     removed_by: str | None = None
     fields: dict[str, str] | None = None
+    rule: str | None = None
 
     @property
     def kept(self) -> bool:
@@ -104,6 +110,8 @@ class Document:
     # An HTML input's visible text, one block per line (``raw_text`` keeps the markup);
     # None for a text input. See ``input_text``.
     converted_text: str | None = None
+    # An HTML input's per-line DOM evidence (row i: line i of ``converted_text``).
+    dom: LineDom | None = None
     text: str = ""
     script: str | None = None
     title: str | None = None

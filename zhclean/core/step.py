@@ -20,6 +20,19 @@ from typing import Any, ClassVar
 
 from zhclean.core.record import Document
 
+# Who is told where the pipeline is: called with (stage, document) before a stage works on
+# one document, and with (stage, None) before a stage works on a whole batch. A supervisor
+# uses it to name the document a native crash or a hang happened on (zhclean.run.guard);
+# tests use it to inject faults inside a stage (zhclean.run.faults). None: nobody watches.
+Watcher = Callable[[str, Document | None], None]
+_WATCHER: list[Watcher | None] = [None]
+
+
+def watch(watcher: Watcher | None) -> Watcher | None:
+    """Set the process's watcher (None: none); returns the previous one."""
+    previous, _WATCHER[0] = _WATCHER[0], watcher
+    return previous
+
 
 @dataclass
 class StepStats:
@@ -120,6 +133,9 @@ class Step:
         already = sum(d.rejected for d in docs)
         started = perf_counter()
         per_document = type(self).process_batch is Step.process_batch  # already guarded
+        watcher = _WATCHER[0]
+        if watcher is not None and not per_document:
+            watcher(self.name, None)
         if per_document or not self.isolate_errors:
             self.process_batch(docs)
         else:
@@ -137,11 +153,23 @@ class Step:
     def _guarded(self, fn: Callable[[Document], None], doc: Document) -> None:
         if doc.rejected and not self.handles_rejected:
             return
+        watcher = _WATCHER[0]
         if not self.isolate_errors:
+            if watcher is not None:
+                watcher(self.name, doc)
             fn(doc)
             return
         try:
+            if watcher is not None:
+                watcher(self.name, doc)
             fn(doc)
+        except MemoryError as exc:  # the worker's address-space limit (zhclean.run.guard)
+            doc.reject(
+                self.name,
+                "memory",
+                f"the {self.name} stage ran out of memory on this document (MemoryError)",
+                "".join(traceback.format_exception(exc, limit=-3))[-2000:],
+            )
         except Exception as exc:
             doc.reject(
                 self.name,

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from zhclean.core.chars import HAN_RANGES, count_han
 from zhclean.core.dates import find_dates, find_year_month, plausible_publication
-from zhclean.core.record import OUTSIDE_MAIN, TITLE_HEADING, TITLE_REPEAT, Document, Line
+from zhclean.core.record import MODEL_BOILERPLATE, TITLE_HEADING, TITLE_REPEAT, Document, Line
 from zhclean.core.step import Step
 
 AUTHOR_LINE = "meta.author_line"
@@ -139,10 +139,37 @@ _AUTHOR_FIELDS = {"author": 0, "reporter": 1, "editor": 3}
 
 _MENU_ITEM_RE = re.compile(rf"^[{HAN_RANGES}]{{2,6}}$")
 
+# A news story's closing byline, in brackets at the end of its last paragraph:
+# "…发展。（记者 胡晓蓉）", "（本报记者 张三 李四）", "…吗？”（姚峰 上海报道）".
+_TRAILING_BYLINE_RE = re.compile(r"[（(]([^（）()]{2,30})[）)]$")
+_TRAILING_ROLE_RE = re.compile(r"^(?:本报|本刊)?(?:特约|实习)?(?:记者|通讯员)\s*[:：]?\s*")
+_TRAILING_REPORT_RE = re.compile(rf"\s+[{HAN_RANGES}]{{0,4}}报道$")
+_PERSON_RE = re.compile(rf"[{HAN_RANGES}·]{{2,4}}")
+
 
 def _menu_item(text: str) -> bool:
     """A short plain line like the items of a menu ("企业新闻", "五言绝句", "加入购物车")."""
     return bool(_MENU_ITEM_RE.match(text))
+
+
+def _trailing_byline(text: str) -> str | None:
+    """The names of a closing byline in brackets (a reporter's role or "… 报道" says it is
+    one; "（完）" or "（图片来自网络）" is not)."""
+    m = _TRAILING_BYLINE_RE.search(text.rstrip())
+    if not m:
+        return None
+    inner = m.group(1).strip()
+    role = _TRAILING_ROLE_RE.match(inner)
+    report = _TRAILING_REPORT_RE.search(inner)
+    if not (role or report):
+        return None
+    inner = inner[role.end() if role else 0 : report.start() if report else len(inner)]
+    names = [n for n in re.split(r"[\s、，,]+", inner) if n]
+    if not names or len(names) > 4 or not all(_PERSON_RE.fullmatch(n) for n in names):
+        return None
+    if any(n in _NOT_NAMES for n in names):
+        return None
+    return " ".join(names)
 
 
 def _clean_name(value: str) -> str | None:
@@ -159,6 +186,15 @@ def _clean_name(value: str) -> str | None:
     if not value or len(value) > 40 or _AUTHOR_JUNK_RE.search(value):
         return None
     return value
+
+
+def _rule_of(line: Line) -> str:
+    """What a line is, for dating: its metadata id, else the rule that matched it (the
+    line model may have removed it), else what removed it."""
+    rid = line.removed_by or ""
+    if rid.startswith("meta."):
+        return rid
+    return line.rule or rid
 
 
 class MetadataExtractor(Step):
@@ -219,7 +255,7 @@ class MetadataExtractor(Step):
         embedded: list[tuple[datetime, str]] = []
         year_month: list[tuple[datetime, str]] = []
         for i, line in enumerate(lines):
-            rid = line.removed_by or ""
+            rid = _rule_of(line)
             if not line.text or rid.startswith(_FOREIGN_DATE_RULES):
                 continue
             fields = line.fields or {}
@@ -266,6 +302,9 @@ class MetadataExtractor(Step):
         byline = self._name_under_heading(lines, start) if bylines else None
         if byline is not None:
             candidates.append((2, byline, lines[byline].text))
+        closing = self._closing_byline(lines, end) if bylines else None
+        if closing is not None:
+            candidates.append((2, *closing))  # a reporter, above an editor
         if not candidates:
             return None
         candidates.sort()
@@ -276,6 +315,17 @@ class MetadataExtractor(Step):
             if r == rank and 0 < i - first <= 4 and other not in names:
                 names.append(other)
         return " ".join(names)
+
+    @staticmethod
+    def _closing_byline(lines: list[Line], end: int) -> tuple[int, str] | None:
+        """The bracketed byline that closes the article's last kept line, if any (the
+        line stays text: it is the story's own last words)."""
+        for i in range(min(end, len(lines) - 1), -1, -1):
+            line = lines[i]
+            if line.text and line.kept:
+                name = _trailing_byline(line.text)
+                return (i, name) if name else None
+        return None
 
     @staticmethod
     def _name_under_heading(lines: list[Line], start: int) -> int | None:
@@ -289,8 +339,10 @@ class MetadataExtractor(Step):
                 or _ORG_SUFFIX_RE.search(line.text)
             ):
                 continue
-            if line.removed_by not in (None, OUTSIDE_MAIN):
+            if line.removed_by not in (None, MODEL_BOILERPLATE):
                 continue
+            if line.rule and not line.rule.startswith("meta."):
+                continue  # a boilerplate rule knows the line (发表评论): no byline
             prev = next((k for k in range(i - 1, -1, -1) if lines[k].text), None)
             if prev is None:
                 continue

@@ -7,6 +7,8 @@ shard of many documents, never one document.
 
 from __future__ import annotations
 
+import logging
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +22,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import TerminationSignal
 from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.states import Failed, State
@@ -46,7 +49,37 @@ from zhclean.run import (
     scan_sources,
     stage_table,
 )
+from zhclean.run.fingerprint import check_same
+from zhclean.run.stop import note_run, record_interrupted, signal_reason, stop_workers
 from zhclean.run.workers import prefect_worker_init, run_here_or_in_pool
+
+
+class RunFailed(Exception):
+    """The exception of a run that ended as designed without publishing (the gate, a
+    missing input, a held lock): ``str()`` is the one-line reason, ``report`` the run's
+    report. A Failed state must resolve to an exception: Prefect raises it when a
+    deployment's flow run ends (a dict there ends in a TypeError and its traceback)."""
+
+    def __init__(self, message: str, report: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class _NoTracebackForRunFailed(logging.Filter):
+    """Prefect's engine re-raises the exception of every Failed flow run it executes for
+    a deployment and logs it with its traceback ("Engine execution exited with
+    unexpected exception"). For :class:`RunFailed` the flow has logged its one-line
+    reason and the state carries it: that record would be noise that looks like a
+    crash, so it is dropped. Any other exception keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], RunFailed))
+
+
+# The loggers of prefect.flow_engine.run_flow's error_logger and of prefect.engine.
+for _name in ("prefect.flow_runs", "prefect.engine"):
+    logging.getLogger(_name).addFilter(_NoTracebackForRunFailed())
+
 
 # I/O errors that no retry will fix: a path that is not there or not allowed.
 PERMANENT_IO_ERRORS = (FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError)
@@ -77,13 +110,17 @@ IO_RETRIES: dict[str, Any] = {
 @task(name="scan-sources", **IO_RETRIES)
 def scan_task(run: Run, refs: list) -> ScanResult:
     """Hash a shard of sources and count their line keys (one read of each)."""
+    check_same(run.fingerprint)  # a worker with other code would change the data unseen
+    params = run.params
     return run_here_or_in_pool(
-        scan_sources, refs, run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes
-    )
+        scan_sources, refs, run.input_root, params.follow_symlinks, params.max_doc_bytes,
+        params.stage_timeout,
+    )  # fmt: skip
 
 
 @task(name="process-shard", **IO_RETRIES)
 def process_task(run: Run, shard_id: int, refs: list, repeated: dict) -> ShardResult:
+    check_same(run.fingerprint)
     return run_here_or_in_pool(process_shard, run, shard_id, refs, repeated)
 
 
@@ -112,6 +149,8 @@ def etl(
     batch_docs: int = D.batch_docs,
     max_doc_mb: float = D.max_doc_mb,
     tokenizer: str = D.tokenizer,
+    stage_timeout: float = D.stage_timeout,
+    dedup: str = D.dedup,
 ) -> dict[str, Any] | State:
     """Clean, split, tokenize and validate ``input_dir``; publish Parquet under ``output_dir``.
 
@@ -119,8 +158,10 @@ def etl(
     """
     params = RunParams(**locals())  # first statement: locals() are exactly the parameters
     logger = get_run_logger()
-    run_id = make_run_id(str(flow_run.get_id() or "")[:8] or None)
+    flow_run_id = str(flow_run.get_id() or "") or None
+    run_id = make_run_id(flow_run_id[:8] if flow_run_id else None)
     started_at = datetime.now(UTC)
+    note_run(params, run_id, started_at, flow_run_id)  # whoever stops us writes its report
     try:
         with open_run(params, run_id) as run, _submitter(run) as (submit, slots):
             if run.leftovers_removed:
@@ -140,6 +181,11 @@ def etl(
         _report_artifacts(report)
     except RunError as err:  # expected: one line, no traceback
         report = record_failure(params, run_id, err.status, str(err), started_at)
+    except (KeyboardInterrupt, TerminationSignal) as err:  # Ctrl-C, a cancelled flow run
+        stop_workers()  # now: their shards would only be thrown away
+        signum = getattr(err, "signal", signal.SIGINT)
+        record_interrupted(signal_reason(signum))
+        raise
     except (
         Exception
     ) as err:  # a bug or an I/O fault: the report says so, Prefect keeps the traceback
@@ -149,8 +195,9 @@ def etl(
     if EXIT_CODES[status] != 0:
         # A returned Failed state fails the flow run with this message and no traceback:
         # the run ended as designed, it did not crash. The report travels with it.
-        logger.error("run %s %s: %s", run_id, status, message)
-        return Failed(message=f"{status}: {message}", data=report)
+        reason = f"{status}: {message}"
+        logger.error("run %s %s", run_id, reason)
+        return Failed(message=reason, data=RunFailed(reason, report))
     logger.info("run %s %s: %s", run_id, status, message)
     return report
 
@@ -164,11 +211,12 @@ def _submitter(run: Run) -> Iterator[tuple[Callable[..., Any], int]]:
         return
     from prefect.settings import get_current_settings
 
-    from zhclean.flows.cluster import attach, dask_runner, drain_workers
+    from zhclean.flows.cluster import dask_runner, drain_workers, start
 
     with dask_runner(run.params.dask_address) as runner:
-        attach(runner.client, str(get_current_settings().api.url))
-        slots = run.params.workers or sum(runner.client.nthreads().values()) or 1
+        api_url = str(get_current_settings().api.url)
+        client = start(runner, api_url, run.fingerprint, run.input_root, run.output_root)
+        slots = run.params.workers or sum(client.nthreads().values()) or 1
         try:
             yield (lambda task_, **parameters: runner.submit(task_, parameters=parameters)), slots
         finally:
@@ -214,7 +262,7 @@ def _gather(run: Run, futures: list[Any], progress: int | None = None) -> list[A
         done_bytes += totals.get("bytes_in", 0)
         elapsed = run.elapsed()
         logger.info(
-            "shard %d/%d done: %d docs (%d published, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
+            "shard %d/%d done: %d docs (%d passed, %d quarantined); %.1f/%.1f MB, %.1f s, %.2f MB/s",
             len(results),
             len(futures),
             totals.get("inputs", 0),
@@ -246,4 +294,4 @@ def _report_artifacts(report: dict[str, Any]) -> None:
     create_table_artifact(stage_table(report), key="zhclean-run-table", description=f"run {run_id}")
 
 
-__all__ = ["IO_RETRIES", "etl"]
+__all__ = ["IO_RETRIES", "RunFailed", "etl"]

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,8 +84,63 @@ def _die_with_parent(parent: int):
         die_with_parent()
         if os.getppid() != parent:
             os._exit(1)
+        # the command blocks these for its own signal thread (StopOnSignal); the server
+        # handles them itself, as Prefect's own would
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     return preexec
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopOnSignal:
+    """SIGINT and SIGTERM, to the command or its process group, stop it within seconds.
+
+    Both are blocked in every thread (started first thing, before any other thread
+    exists, so that all inherit the mask) and received by one thread of ours with
+    ``sigwait``, which calls ``on_signal(signum)``. So no handler of Prefect's or of
+    Python's runs in the middle of the flow (a KeyboardInterrupt there was swallowed or
+    turned into minutes of retries against a dead API), and the processes the command
+    starts keep the mask: the shard workers never see a signal sent to the group, and
+    never print a traceback for it; they die with the command (``PR_SET_PDEATHSIG``).
+    """
+
+    def __init__(self, on_signal: Callable[[int], None]) -> None:
+        from multiprocessing import resource_tracker
+
+        self.on_signal = on_signal
+        self._once = threading.Lock()
+        # multiprocessing starts its resource tracker with the signals blocked, then
+        # unblocks them in the calling thread: started now, it leaves our mask alone. Its
+        # one output, a warning about the pool's semaphores when the command is killed,
+        # goes nowhere.
+        stderr = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            resource_tracker.ensure_running()
+        finally:
+            os.dup2(stderr, 2)
+            os.close(stderr)
+            os.close(devnull)
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        for sig in STOP_SIGNALS:
+            # A handler, not the inherited disposition: an ignored signal is discarded
+            # even while blocked (a shell starts background jobs with SIGINT ignored), and
+            # a thread a library unblocked the signals in would otherwise be killed by it.
+            signal.signal(sig, self._handler)
+        threading.Thread(target=self._wait, name="zhclean-signals", daemon=True).start()
+
+    def _wait(self) -> None:
+        self._stop(signal.sigwait(STOP_SIGNALS))
+
+    def _handler(self, signum: int, _frame: object) -> None:
+        self._stop(signum)
+
+    def _stop(self, signum: int) -> None:
+        if self._once.acquire(blocking=False):  # the first signal stops; later ones wait
+            self.on_signal(signum)
 
 
 class LocalServer:
@@ -132,12 +189,12 @@ class LocalServer:
             time.sleep(0.05)
         raise RuntimeError(f"the temporary Prefect API did not start within {timeout:.0f} s")
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         if self.process is None:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=5)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()

@@ -32,7 +32,16 @@ _INVISIBLE = (
 _CONTROLS = "".join(chr(c) for c in range(0x20) if chr(c) not in "\n\t\x0b\x0c")
 _CONTROLS += "\x7f" + "".join(chr(c) for c in range(0x80, 0xA0) if c != 0x85)
 
+# Noncharacters (U+FDD0-U+FDEF and the last two code points of every plane: U+FFFE,
+# U+FFFF, ..., U+10FFFF) are never text: Unicode keeps them for a program's internal use.
+_NONCHARACTERS = [*range(0xFDD0, 0xFDF0)] + [
+    plane + last for plane in range(0, 0x110000, 0x10000) for last in (0xFFFE, 0xFFFF)
+]
+_NONCHARACTER_RE = re.compile("[" + "".join(re.escape(chr(c)) for c in _NONCHARACTERS) + "]")
+NONCHARACTERS = "normalize.noncharacters"
+
 _TRANSLATE = {ord(c): None for c in _INVISIBLE + _CONTROLS}
+_TRANSLATE.update(dict.fromkeys(_NONCHARACTERS))
 # Private-use code points in web text are icon-font glyphs (share buttons, arrows).
 _TRANSLATE.update({c: None for c in range(0xE000, 0xF900)})
 _TRANSLATE.update({ord(c): " " for c in SPACE_CHARS})
@@ -198,10 +207,10 @@ def normalize_lines(raw: str) -> tuple[str, dict[int, list[int]]]:
     (line index → offsets of its dots after Han; the dots are left for the punctuation
     step).
 
-    Newlines become ``\\n``; text is NFC; zero-width and control characters and private-use
-    icon glyphs are deleted; every kind of space becomes one ASCII space; full-width letters
-    and digits become half-width; lines are stripped; ASCII punctuation in Chinese context
-    becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
+    Newlines become ``\\n``; text is NFC; zero-width and control characters, noncharacters
+    and private-use icon glyphs are deleted; every kind of space becomes one ASCII space;
+    full-width letters and digits become half-width; lines are stripped; ASCII punctuation
+    in Chinese context becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
     repair. No pattern crosses a newline, so the punctuation passes run on the whole text.
     """
     # Each pass first asks (with a fast literal search) whether it has anything to do.
@@ -224,7 +233,19 @@ class TextNormalizer(Step):
 
     name = "normalize"
 
+    def reasons(self) -> dict[str, str]:
+        return {
+            NONCHARACTERS: "Unicode noncharacters (U+FFFE, U+FFFF, U+FDD0-U+FDEF, ...) were "
+            "deleted; the entry says how many and which"
+        }
+
     def process(self, doc: Document) -> None:
+        found = _NONCHARACTER_RE.findall(doc.input_text)
+        if found:  # deleted by normalize_text with the other invisible characters
+            kinds = sorted(set(found))
+            shown = ", ".join(f"U+{ord(c):04X}" for c in kinds[:5]) + (", ..." if kinds[5:] else "")
+            doc.removed.append((NONCHARACTERS, f"{len(found)} noncharacter(s) deleted: {shown}"))
+            self.count("noncharacters_deleted", len(found))
         doc.text, doc.collapsed_lines = normalize_lines(doc.input_text)
         self.count("chars_in", len(doc.input_text))
         self.count("chars_out", len(doc.text))

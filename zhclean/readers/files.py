@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import pairwise
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,14 +26,34 @@ def source_id(relative: str) -> str:
     """The ``source`` of a file: its path relative to the input root, valid UTF-8.
 
     A name that is not UTF-8 (``os.fsdecode`` gives it surrogates) keeps its valid parts
-    and shows each invalid byte as ``\\xNN`` (Python's ``backslashreplace``): stable
-    across runs, and the original bytes can be read back from it.
+    and shows each invalid byte as ``\\xNN`` (Python's ``backslashreplace``), and a
+    backslash in a name is written ``\\\\``: otherwise a file literally named
+    ``\\xff.txt`` and one named with the byte 0xff would get the same id (issue 17).
+    So every id is stable across runs, names exactly one file, and gives back the
+    original bytes (:func:`source_name_bytes`).
     """
-    try:
-        relative.encode("utf-8")
-        return relative
-    except UnicodeEncodeError:
-        return os.fsencode(relative).decode("utf-8", "backslashreplace")
+    if "\\" not in relative:
+        try:
+            relative.encode("utf-8")
+            return relative
+        except UnicodeEncodeError:
+            pass
+    return os.fsencode(relative).replace(b"\\", b"\\\\").decode("utf-8", "backslashreplace")
+
+
+_ESCAPE_RE = re.compile(r"\\(?:\\|x([0-9a-f]{2}))")
+
+
+def source_name_bytes(source: str) -> bytes:
+    """The bytes of the relative path that :func:`source_id` made ``source`` from."""
+    out = bytearray()
+    pos = 0
+    for m in _ESCAPE_RE.finditer(source):
+        out += source[pos : m.start()].encode("utf-8")
+        out += b"\\" if m.group(1) is None else bytes([int(m.group(1), 16)])
+        pos = m.end()
+    out += source[pos:].encode("utf-8")
+    return bytes(out)
 
 
 def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
@@ -61,12 +81,7 @@ def list_sources(input_dir: str | os.PathLike[str]) -> list[SourceRef]:
             except OSError:
                 size = 0
             refs.append(SourceRef(str(path), source_id(path.relative_to(root).as_posix()), size))
-    refs.sort(key=lambda r: r.source)
-    for a, b in pairwise(refs):
-        if a.source == b.source:
-            raise ValueError(
-                f"two input files have the same source id {a.source!r}: {a.path!r}, {b.path!r}"
-            )
+    refs.sort(key=lambda r: r.source)  # ids are unique: source_id is one to one
     return refs
 
 
@@ -82,7 +97,9 @@ def _list_remote(root: str) -> list[SourceRef]:
             continue
         if info.get("type", "file") != "file":
             continue
-        refs.append(SourceRef(f"{scheme}://{path}", relative, int(info.get("size") or 0)))
+        refs.append(
+            SourceRef(f"{scheme}://{path}", source_id(relative), int(info.get("size") or 0))
+        )
     refs.sort(key=lambda r: r.source)
     return refs
 
@@ -166,7 +183,14 @@ def _read_errors(ref: SourceRef) -> Iterator[None]:
     """The operating system's errors as the rejections they mean."""
     try:
         yield
-    except FileNotFoundError as err:  # listed, then gone: reported as missing, not quarantined
+    except FileNotFoundError as err:
+        if not is_remote(ref.path) and os.path.islink(ref.path):  # the link is there
+            raise ReadError(
+                "dangling_symlink",
+                f"{ref.source} is a symbolic link to {_link_target(ref.path)}, which does not exist",
+                f"{type(err).__name__}: {err}",
+            ) from err
+        # listed, then gone: reported as missing, not quarantined
         raise ReadError(
             VANISHED, f"{ref.source} was deleted during the run", f"{type(err).__name__}: {err}"
         ) from err
@@ -174,6 +198,13 @@ def _read_errors(ref: SourceRef) -> Iterator[None]:
         raise ReadError(
             "unreadable", f"cannot read file: {err.strerror or err}", f"{type(err).__name__}: {err}"
         ) from err
+
+
+def _link_target(path: str) -> str:
+    try:
+        return repr(os.readlink(path))
+    except OSError:
+        return "a path"
 
 
 def read_source(

@@ -23,9 +23,13 @@ import html as htmllib
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
-from selectolax.lexbor import LexborHTMLParser
+import numpy as np
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from zhclean.core.chars import display_width
+from zhclean.core.dom import CLASS_CATEGORIES, COLUMN, COLUMNS, LineDom
 from zhclean.core.markup import HTML_TAGS, TAG_RE, names
 from zhclean.core.record import Document
 from zhclean.core.step import Step
@@ -198,11 +202,13 @@ DROP_TAGS = [
     "datalist", "textarea", "button", "input", "noembed", "noframes", "xmp", "audio",
     "video", "map",
 ]  # fmt: skip
-_BLOCK_CSS = ", ".join(sorted(BLOCK_TAGS - {"html", "body", "title"}))
-# Marks line ends in the tree's text; private use, so it is never in a page's text (and
-# the normalizer would remove it anyway).
-_BREAK = "\ue000"
-_SPACE_RE = re.compile(r"[ \t\n\r\f\v\xa0\u200b\u3000]+")
+_SPACE_RE = re.compile(r"[ \t\n\r\f\v\x85\xa0\u200b\u2028\u2029\u3000]+")
+# A text node whose source lines are the page's lines: at least this many non-blank
+# source lines (a PTT post, a plain-text article in a div styled white-space: pre).
+# Indentation around a single run of text never has more than one.
+_SOURCE_LINES = 3
+_SOURCE_WIDTH = 100
+_WRAPPED_WORDS_RE = re.compile(r"[A-Za-z0-9,.][ \t]*\n[ \t]*[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -210,16 +216,258 @@ class PageText:
     text: str  # one block per line
     tags: int
     scripts: int  # script, style, noscript and template elements dropped with their content
+    dom: LineDom | None = None  # per-line evidence of the page's structure (row i: line i)
 
 
-def _lines(text: str) -> str:
-    """Break-separated blocks -> one block per line, white space squeezed, no empty lines."""
-    out = []
-    for block in text.split(_BREAK):
-        line = _SPACE_RE.sub(" ", block).strip()
+# Element flags a line inherits from its ancestors (bits of _Ctx.flags).
+_FLAG_TAGS = {
+    "a": 1, "nav": 2, "aside": 4, "footer": 8, "header": 16, "form": 32, "li": 64,
+    "td": 128, "th": 128, "pre": 256, "code": 256, "blockquote": 512, "p": 1024,
+}  # fmt: skip
+_HIDDEN = 2048  # display: none, visibility: hidden, the hidden attribute
+_HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_FLAG_COLUMNS = [
+    (2, "in_nav"), (4, "in_aside"), (8, "in_footer"), (16, "in_header"), (32, "in_form"),
+    (64, "in_li"), (128, "in_table"), (256, "in_pre"), (512, "in_blockquote"), (1024, "in_p"),
+    (_HIDDEN, "hidden"),
+]  # fmt: skip
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+
+# Class and id names by category (zhclean.core.dom.CLASS_CATEGORIES): whole tokens of the
+# names (split at punctuation and camelCase), and longer words found anywhere in them.
+_CLASS_WORDS = {
+    "nav": "nav navbar navigation menu menus breadcrumb breadcrumbs crumb crumbs bread pager "
+    "pagination paging pagenav topnav subnav mainnav tab tabs channel location position "
+    "daohang mianbao sitemap",
+    "footer": "footer foot ft copyright bottom beian icp",
+    "side": "sidebar side aside rightbar leftbar rail widget widgets right left sidenav",
+    "related": "related relate relative recommend recommends recommended rec hot hotnews "
+    "rank ranking ranklist popular guess interest xiangguan tuijian remen more",
+    "comment": "comment comments cmt cmts pinglun pl discuss feedback review reviews",
+    "share": "share sharing social fenxiang bshare jiathis qrcode qr weixin wechat follow "
+    "digg zan like likes",
+    "ad": "ad ads advert advertisement adv banner sponsor promo gg guanggao adsense",
+    "header": "header head top topbar logo masthead hd brand",
+    "meta": "meta info author time date datetime pubtime posttime byline source tag tags "
+    "keywords attr user userid username uname nick nickname ip ipdatetime",
+    "content": "article articles content contents text body main entry detail details story "
+    "zw zhengwen cont con rich richtext markdown md news",
+    "post": "post posts reply replies thread message msg floor answer answers question "
+    "topic tpc postmessage forum bbs lou",
+}
+_CLASS_SUBSTRINGS = {
+    "nav": ("breadcrumb", "navbar", "navigation"),
+    "footer": ("footer", "copyright"),
+    "side": ("sidebar",),
+    "related": ("related", "recommend"),
+    "comment": ("comment", "pinglun"),
+    "share": ("share",),
+    "ad": ("advert",),
+    "content": ("article", "content"),
+    "post": ("reply", "message", "answer", "question", "postmessage"),
+}
+_CATEGORY_BIT = {c: 1 << i for i, c in enumerate(CLASS_CATEGORIES)}
+_META_BIT = _CATEGORY_BIT["meta"]
+_WORD_BITS: dict[str, int] = {}
+for _cat, _words in _CLASS_WORDS.items():
+    for _w in _words.split():
+        _WORD_BITS[_w] = _WORD_BITS.get(_w, 0) | _CATEGORY_BIT[_cat]
+_DIGITS_RE = re.compile(r"\d+")
+_CAMEL_RE = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_TOKEN_SPLIT_RE = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def class_bits(names_: str) -> int:
+    """The categories a class/id string names, as bits of :data:`CLASS_CATEGORIES`."""
+    lowered = _CAMEL_RE.sub(" ", names_).lower()
+    bits = 0
+    for token in _TOKEN_SPLIT_RE.split(lowered):
+        if token:
+            bits |= _WORD_BITS.get(token, 0) | _WORD_BITS.get(token.rstrip("s"), 0)
+    for cat, subs in _CLASS_SUBSTRINGS.items():
+        if any(s in lowered for s in subs):
+            bits |= _CATEGORY_BIT[cat]
+    return bits
+
+
+def _source_lines(text: str) -> bool:
+    """Are the source lines of this text node the lines the page shows? At least
+    ``_SOURCE_LINES`` non-blank ones, each at most a screen wide (``_SOURCE_WIDTH``
+    columns), and not a paragraph of Latin words wrapped in the source (a break between
+    two letters or digits is a space on the page)."""
+    if text.count("\n") < _SOURCE_LINES - 1:
+        return False
+    pieces = [p.strip() for p in text.split("\n")]
+    filled = [p for p in pieces if p]
+    if len(filled) < _SOURCE_LINES or max(map(display_width, filled)) > _SOURCE_WIDTH:
+        return False
+    return not _WRAPPED_WORDS_RE.search(text)
+
+
+class _Ctx:
+    """An open element as the walk sees it: what its descendants inherit."""
+
+    __slots__ = ("block", "container", "depth", "flags", "heading", "near", "signature")
+
+    def __init__(self, depth, flags, heading, near, block, container, signature):
+        self.depth = depth
+        self.flags = flags
+        self.heading = heading
+        self.near = near  # per class category: depth of the nearest ancestor so named, or -1
+        self.block = block
+        self.container = container
+        self.signature = signature
+
+
+_NO_NEAR = (-1,) * len(CLASS_CATEGORIES)
+
+
+class _Lines:
+    """The lines of a page as the walk flushes them, with their DOM evidence."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.rows: list[list[float]] = []
+        self.blocks: list[int] = []
+        self.containers: list[int] = []
+        self.signatures: list[int] = []
+        self.pieces: list[str] = []
+        self.link_chars = 0
+        self.links = 0
+        self.first: _Ctx | None = None
+
+    def add(self, text: str, ctx: _Ctx) -> None:
+        if self.first is None:
+            if not text.strip():
+                return
+            self.first = ctx
+        self.pieces.append(text)
+        if ctx.flags & 1:
+            self.link_chars += len(text) - text.count(" ")
+
+    def flush(self) -> None:
+        ctx = self.first
+        if ctx is None:
+            self.pieces.clear()
+            return
+        line = _SPACE_RE.sub(" ", "".join(self.pieces)).strip()
+        self.pieces.clear()
+        self.first = None
+        link_chars, links = self.link_chars, self.links
+        self.link_chars = self.links = 0
+        if not line:
+            return
+        if "&" in line:
+            # Entities escaped twice (&amp;nbsp;, a common CMS bug) show as "&nbsp;" on
+            # the page: decode them too, so that no character reference reaches the text.
+            line = htmllib.unescape(line)
+        chars = max(1, len(line) - line.count(" "))
+        row = [min(1.0, link_chars / chars), float(links)]
+        row += [1.0 if ctx.flags & bit else 0.0 for bit, _ in _FLAG_COLUMNS]
+        row += [float(ctx.heading), float(ctx.depth), 0.0]
+        row += [float(ctx.depth - d + 1) if d >= 0 else 0.0 for d in ctx.near]
+        self.texts.append(line)
+        self.rows.append(row)
+        self.blocks.append(ctx.block)
+        self.containers.append(ctx.container)
+        self.signatures.append(ctx.signature)
+
+    def title(self, text: str) -> None:
+        line = _SPACE_RE.sub(" ", text).strip()
         if line:
-            out.append(line)
-    return "\n".join(out)
+            self.texts.append(line)
+            row = [0.0] * len(COLUMNS)
+            row[COLUMN["is_title"]] = 1.0
+            self.rows.append(row)
+            self.blocks.append(-1)
+            self.containers.append(-1)
+            self.signatures.append(0)
+
+    def dom(self) -> LineDom:
+        return LineDom(
+            np.asarray(self.rows, dtype=np.float32).reshape(len(self.rows), len(COLUMNS)),
+            np.asarray(self.blocks, dtype=np.int32),
+            np.asarray(self.containers, dtype=np.int32),
+            np.asarray(self.signatures, dtype=np.int64),
+        )
+
+
+def _signature(known: dict[tuple[int, str, str], int], parent: int, tag: str, names_: str) -> int:
+    """The id of a path of tags and class names from the root (numbers dropped from
+    the names: post_1234 and post_1235 are one structure)."""
+    key = (parent, tag, _DIGITS_RE.sub("", names_))
+    found = known.get(key)
+    if found is None:
+        found = known[key] = len(known) + 1
+    return found
+
+
+def _walk(body: LexborNode, out: _Lines) -> None:
+    """One pass over the tree in document order: a block element starts and ends a line,
+    ``<br>`` ends one, inline elements join their block; text keeps the context of the
+    element it sits in. Iterative: pages nest up to ``MAX_DEPTH`` deep."""
+    serial = 0
+    signatures: dict[tuple[int, str, str], int] = {}
+    root = _Ctx(0, 0, 0, _NO_NEAR, 0, 0, 0)
+    todo: list = [(body, root)]
+    while todo:
+        node, parent = todo.pop()
+        if node is None:  # the end of a block element
+            out.flush()
+            continue
+        tag = node.tag
+        if tag == "-text":
+            text = node.text_content or ""
+            if "\n" in text and (parent.flags & 256 or _source_lines(text)):
+                for k, piece in enumerate(text.split("\n")):
+                    if k:
+                        out.flush()
+                    out.add(piece, parent)
+                continue
+            out.add(text, parent)
+            continue
+        if tag[0] == "-":  # comments, doctype
+            continue
+        if tag == "br":
+            out.flush()
+            continue
+        serial += 1
+        flags = parent.flags | _FLAG_TAGS.get(tag, 0)
+        attrs = node.attrs
+        style = attrs.get("style")
+        if (style and _HIDDEN_STYLE_RE.search(style)) or "hidden" in attrs:
+            flags |= _HIDDEN
+        if tag == "a":
+            out.links += 1
+        names_ = " ".join(v for v in (attrs.get("class"), attrs.get("id")) if v)
+        bits = class_bits(names_) if names_ else 0
+        near = parent.near
+        depth = parent.depth + 1
+        if bits:
+            near = tuple(depth if bits >> i & 1 else d for i, d in enumerate(parent.near))
+        # an inline name, a timestamp or a user card inside a line (a post's header,
+        # a reply's author and time) is a line of its own: the model decides on it alone
+        block = tag in BLOCK_TAGS or bool(bits & _META_BIT)
+        ctx = _Ctx(
+            depth,
+            flags,
+            _HEADINGS.get(tag, parent.heading),
+            near,
+            serial if block else parent.block,
+            parent.block if block else parent.container,
+            _signature(signatures, parent.signature, tag, names_) if block else parent.signature,
+        )
+        kids = []
+        child = node.child
+        while child is not None:
+            kids.append((child, ctx))
+            child = child.next
+        if block:
+            out.flush()
+            todo.append((None, ctx))
+        todo.extend(reversed(kids))
+    out.flush()
 
 
 def _without(html: str, spans: list[tuple[int, int]]) -> str:
@@ -232,7 +480,7 @@ def _without(html: str, spans: list[tuple[int, int]]) -> str:
 
 
 def html_to_text(html: str, max_depth: int = MAX_DEPTH, max_tags: int = MAX_TAGS) -> PageText:
-    """The page's visible text, one block element per line.
+    """The page's visible text, one block element per line, with each line's DOM evidence.
 
     :class:`HtmlRefused` when the page nests deeper than ``max_depth`` or holds more than
     ``max_tags`` tags: it is not parsed at all.
@@ -252,29 +500,16 @@ def html_to_text(html: str, max_depth: int = MAX_DEPTH, max_tags: int = MAX_TAGS
         )
     if shape.options:
         html = _without(html, shape.options)
-    tree = LexborHTMLParser(html.replace(_BREAK, ""))
+    tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     title = title_node.text(deep=True) if title_node is not None else ""
     scripts = len(tree.css(", ".join(SCRIPT_TAGS)))
     tree.strip_tags(DROP_TAGS, recursive=True)
-    body = tree.body
-    if body is None:
-        return PageText(_lines(title), shape.tags, scripts)
-    for pre in body.css("pre"):  # preformatted text keeps its line breaks
-        for node in pre.traverse(include_text=True):
-            if node.tag == "-text" and "\n" in (node.text_content or ""):
-                node.replace_with(node.text_content.replace("\n", _BREAK))
-    for br in body.css("br"):
-        br.replace_with(_BREAK)
-    for node in body.css(_BLOCK_CSS):
-        node.insert_before(_BREAK)
-        node.insert_after(_BREAK)
-    text = _lines(title + _BREAK + body.text(deep=True, separator=""))
-    if "&" in text:
-        # Entities escaped twice (&amp;nbsp;, a common CMS bug) show as "&nbsp;" on the
-        # page: decode them too, so that no character reference reaches the text.
-        text = htmllib.unescape(text)
-    return PageText(text, shape.tags, scripts)
+    out = _Lines()
+    out.title(htmllib.unescape(title) if "&" in title else title)
+    if tree.body is not None:
+        _walk(tree.body, out)
+    return PageText("\n".join(out.texts), shape.tags, scripts, out.dom())
 
 
 class HtmlConverter(Step):
@@ -309,6 +544,7 @@ class HtmlConverter(Step):
             self.count(f"rejected.{err.check}")
             return
         doc.converted_text = page.text
+        doc.dom = page.dom
         if not page.text:
             doc.reject(
                 self.name,

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Any
 
-from zhclean.core.location import is_remote, remote_fs
+from zhclean.core.location import is_remote
 from zhclean.core.params import RunParams
+from zhclean.run.dedup_publish import check_dedup
 from zhclean.run.errors import UsageError
+from zhclean.run.fingerprint import Fingerprint, code_fingerprint
 from zhclean.run.lock import output_lock
+from zhclean.run.storage import check_remote
 from zhclean.run.store import Store, open_store
 
 
@@ -35,6 +39,7 @@ class Run:
     started: float = field(default_factory=time.monotonic)
     leftovers_removed: int = 0
     base_version: str | None = None  # the published version the run started from
+    fingerprint: Fingerprint | None = None  # of the code and data it runs with (tasks check it)
 
     @property
     def store(self) -> Store:
@@ -44,6 +49,12 @@ class Run:
     def staging(self) -> str:
         """Where the run's shards write their parts: the run's own snapshot folder."""
         return self.store.snapshot_dir(self.run_id)
+
+    @property
+    def shard_params(self) -> RunParams:
+        """The parameters with the input as an absolute path: a shard may run on a Dask
+        worker whose working directory is not the command's."""
+        return replace(self.params, input_dir=self.input_root)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -55,9 +66,10 @@ def preflight(params: RunParams) -> None:
     problems = params.problems()
     if problems:
         raise UsageError(problems[0])
-    for location in (params.input_dir, params.output_dir):
-        if is_remote(location):
-            _check_remote(location, must_exist=location == params.input_dir)
+    check_no_overlap(params.input_dir, params.output_dir)
+    for location, is_input in ((params.input_dir, True), (params.output_dir, False)):
+        if is_remote(location):  # the bucket, credentials, endpoint: one line each
+            check_remote(location, must_exist=is_input, writable=not is_input)
     if is_remote(params.input_dir) and is_remote(params.output_dir):
         return
     inp, out = Path(params.input_dir), Path(params.output_dir)
@@ -72,14 +84,64 @@ def preflight(params: RunParams) -> None:
         raise UsageError(f"cannot use {err.filename or inp}: {err.strerror or err}") from err
 
 
-def _check_remote(location: str, must_exist: bool) -> None:
+def check_no_overlap(input_dir: str, output_dir: str) -> None:
+    """Refuse an output inside the input, the input inside the output, or one folder
+    for both: a run would read back its own ``_runs/`` and ``_snapshots/`` as inputs
+    (Parquet files quarantined as binary, reports published as documents), and every
+    run after the first would be blocked by the gate. Symbolic links, ``..`` and a
+    folder reached by two paths (a bind mount) count as the same folder; object-store
+    roots compare by scheme, bucket and prefix."""
+    if is_remote(input_dir) != is_remote(output_dir):
+        return
+    if is_remote(input_dir):
+        inp, out = input_dir.rstrip("/"), output_dir.rstrip("/")
+        overlap = _nested(_remote_key(inp), _remote_key(out), lambda p: p)
+    else:
+        try:
+            inp, out = Path(input_dir).resolve(), Path(output_dir).resolve()
+            overlap = _nested(inp, out, _identity)
+        except (OSError, RuntimeError):  # a loop, a folder that may not be entered: the
+            return  # path checks that follow say what is wrong with it
+    if overlap is None:
+        return
+    problem = {
+        "same": f"the output is the input folder ({out})",
+        "output_inside": f"the output {out} is inside the input {inp}",
+        "input_inside": f"the input {inp} is inside the output {out}",
+    }[overlap]
+    raise UsageError(f"{problem}: use separate folders for --input and --output")
+
+
+def _remote_key(location: str) -> PurePosixPath:
+    """``scheme/bucket/prefix`` of an object-store URI."""
+    scheme, _, rest = location.partition("://")
+    return PurePosixPath(scheme, *(part for part in rest.split("/") if part))
+
+
+def _nested(inp: PurePath, out: PurePath, key: Callable[[Any], Any]) -> str | None:
+    """Whether one of two folders is the other or inside it, by path and by ``key`` of
+    each folder and its ancestors (the identity of an existing folder)."""
+
+    def chain(path: PurePath) -> list[Any]:
+        return [k for k in map(key, (path, *path.parents)) if k is not None]
+
+    inp_key, out_key = key(inp), key(out)
+    if inp == out or (inp_key is not None and inp_key == out_key):
+        return "same"
+    if inp in out.parents or (inp_key is not None and inp_key in chain(out)):
+        return "output_inside"
+    if out in inp.parents or (out_key is not None and out_key in chain(inp)):
+        return "input_inside"
+    return None
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Device and inode of an existing folder (None: not there yet)."""
     try:
-        fs = remote_fs(location)
-        exists = fs.exists(location)
-    except (OSError, RuntimeError, ValueError) as err:  # credentials, endpoint, missing bucket
-        raise UsageError(f"cannot use {location}: {type(err).__name__}: {err}") from err
-    if must_exist and not exists:
-        raise UsageError(f"input directory not found: {location}")
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _check_paths(inp: Path, out: Path, check_input: bool, check_output: bool) -> None:
@@ -113,19 +175,21 @@ def open_run(params: RunParams, run_id: str | None = None) -> Iterator[Run]:
     run_id = run_id or make_run_id()
     store = open_store(output_root)
     with output_lock(output_root, run_id, params.wait_for_lock):
-        store.check_versions(params.full_refresh)
-        interrupted = store.unfinished_runs()
-        leftovers = store.cleanup()
+        # a version made with another --dedup mode is refused as one of another schema is
+        start = store.begin(
+            run_id, params.full_refresh, check=lambda current: check_dedup(current, params)
+        )
         run = Run(
             run_id,
             params,
             input_root,
             output_root,
-            leftovers_removed=len(leftovers),
-            base_version=store.version(),
+            leftovers_removed=len(start.removed),
+            base_version=start.version,
+            fingerprint=code_fingerprint(),
         )
-        for old in interrupted:
-            store.write_report(old, interrupted_report(run, old))
+        for old, published in start.interrupted.items():
+            store.write_report(old, interrupted_report(run, old, published))
         yield run
 
 
@@ -133,10 +197,9 @@ def _absolute(location: str) -> str:
     return location.rstrip("/") if is_remote(location) else str(Path(location).resolve())
 
 
-def interrupted_report(run: Run, old_run_id: str) -> dict:
-    """The report of a run that stopped without writing one (killed, machine down)."""
-    current = run.store.current_manifest()
-    published = current is not None and current.run_id == old_run_id
+def interrupted_report(run: Run, old_run_id: str, published: bool) -> dict:
+    """The report of a run that stopped without writing one (killed, machine down);
+    ``published``: its snapshot is the current one."""
     return {
         "run_id": old_run_id,
         "status": "interrupted",

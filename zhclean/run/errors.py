@@ -14,7 +14,7 @@ EXIT_CODES = {
     "failed": 1,
     "failed_dataset_checks": 1,
     "accounting_error": 1,
-    "interrupted": 1,
+    "interrupted": 130,  # 143 when the signal was SIGTERM (zhclean.flows.cli._stop_now)
     "usage_error": 2,
     "blocked_by_gate": 3,
     "locked": 4,

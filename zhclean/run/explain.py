@@ -4,10 +4,14 @@ A document whose 。，、 had been written as ``.`` also lists each mark the pu
 restored, with the model's probabilities for 。，、 and the text around it.
 
 :func:`explain` is pure: text in, report out; :func:`explain_source` reads a source the
-way a run does (same checks, same decoding, the repeated lines of its folder). For every line of the page it shows whether
-the line is kept (``+``) or removed (``-``), the rule or block decision that removed it,
-its context-free class and its class after the context pass, and its weight in the block
-search. The header says how the page was extracted and how sure the stripper is.
+way a run does (same checks, same decoding, HTML converted with its DOM evidence, the
+repeated lines of its folder). For every line it shows whether the line is kept (``+``)
+or removed (``-``), what decided (a rule id, ``title.*``, ``line.marks`` or
+``model.boilerplate``), the rule that matched it when the model decided, the model's score
+(the second pass; the threshold is in the header) and why: the line's own features that
+moved the first pass's log-odds most, then the context features (the first pass's scores
+of the neighbours, the container, the structure, the page) that moved the second pass
+most; each a tree path contribution, ``+`` towards keeping.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from zhclean.cleaners.boilerplate import BoilerplateStripper, StripperConfig, article_body
+import numpy as np
+
+from zhclean.cleaners.boilerplate import BoilerplateStripper, StripperConfig
 from zhclean.cleaners.repetition import RepeatedLines
 from zhclean.cleaners.rules import RuleSet
 from zhclean.core.chars import split_lines
+from zhclean.core.dom import LineDom
 from zhclean.core.params import RunParams
 from zhclean.core.record import CONSERVATIVE, Document, SourceRef
 from zhclean.core.simplify import to_simplified
@@ -40,41 +47,52 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _top(contrib: np.ndarray, names: tuple[str, ...], n: int) -> str:
+    order = np.argsort(-np.abs(contrib), kind="stable")[:n]
+    return ", ".join(f"{names[k]} {contrib[k]:+.1f}" for k in order if abs(contrib[k]) >= 0.05)
+
+
 def explain(
     raw_text: str,
     *,
     rules: RuleSet | None = None,
     config: StripperConfig | None = None,
     repeated: RepeatedLines | None = None,
+    dom: LineDom | None = None,
     width: int = 60,
+    top: int = 3,
     now: datetime | None = None,
 ) -> str:
-    """A line-by-line report of the boilerplate decisions for one page's raw text.
+    """A line-by-line report of the boilerplate decisions for one page's text.
 
-    The text goes through the same stages as in ``zhclean run`` up to metadata:
-    normalization, conversion to Simplified, the stripper and the metadata extractor.
-    ``repeated`` is the page's source group's repeated-line table, if any.
+    ``raw_text`` is the text the cleaning stages start from (an HTML page's converted
+    text, with its ``dom``); it goes through the same stages as in ``zhclean run`` up to
+    metadata: normalization, conversion to Simplified, the stripper and the metadata
+    extractor. ``repeated`` is the page's source group's repeated-line table, if any.
     """
     stripper = BoilerplateStripper(
         rules or RuleSet.load(), {"": repeated} if repeated else None, config
     )
     text, collapsed = normalize_lines(raw_text)
     text, decisions = restore_text(to_simplified(text), collapsed)
-    lines, ex = stripper.strip(text, split_lines(raw_text))
+    page = stripper.prepare(text, split_lines(raw_text), "", dom)
+    stripper.score([page])
+    ex = stripper.decide(page)
+    lines = page.lines
     doc = Document(source="", raw_text=raw_text, text=text, lines=lines)
-    doc.content_span = article_body(ex.cf, ex.span) if ex.span and ex.mode != CONSERVATIVE else None
+    doc.content_span = ex.span if ex.mode != CONSERVATIVE else None
     MetadataExtractor(now=now).process(doc)
     kept = [ln.text for ln in lines if ln.kept and ln.text]
+    model = stripper.model
     out = [
         f"extraction {ex.mode}   confidence {ex.confidence:.2f}   "
         f"removed share {ex.removed_share:.2f}   kept {len(kept)} of "
         f"{sum(1 for ln in lines if ln.text)} lines, {sum(map(len, kept))} characters",
-        f"article block  lines {ex.span[0]}-{ex.span[1]}" if ex.span else "article block  none",
+        f"input {'HTML (DOM features on)' if page.has_dom else 'text (no DOM features)'}   "
+        f"model threshold {model.threshold:.2f}   body lines "
+        + (f"{ex.span[0]}-{ex.span[1]}" if ex.span else "none"),
     ]
-    if ex.tail is not None:
-        out.append(f"tail  from line {ex.tail.start}: {ex.tail.kind} ({ex.tail.detail})")
-    for start, end, han in ex.runs:
-        out.append(f"short-line run  lines {start}-{end}, {han} Han")
+    out += [f"bound: {note}" for note in ex.notes]
     if ex.meta_restored:
         out.append(f"metadata lines kept as content (inside the article): {ex.meta_restored}")
     out.append(
@@ -83,17 +101,25 @@ def explain(
     )
     out.extend(_punctuation_lines(text, decisions, width))
     out.append("")
-    out.append("line  keep  decision              class        weight  text")
-    for i, line in enumerate(lines):
-        if not line.text:
-            continue
+    out.append(
+        "line  keep  decision           rule              score  text  "
+        "[the line's features that moved the first pass most | the neighbours' scores]"
+    )
+    first, second = model.first, model.second
+    n1 = len(first.features)
+    for r, i in enumerate(page.rows):
+        line = lines[i]
         mark = "+" if line.kept else "-"
-        decision = line.removed_by or ("kept" if ex.span is None else "in block")
-        classes = f"{ex.cf[i]}>{ex.final[i]}" if ex.cf[i] != ex.final[i] else ex.cf[i]
+        decision = line.removed_by or "kept"
+        rule = line.rule if line.rule and line.rule != line.removed_by else ""
+        own = first.contributions(page.x[r, :n1])
+        around = second.contributions(page.x[r, : len(second.features)])
+        around[:n1] = 0.0  # the second pass's view of the neighbours' scores only
+        why = _top(own, first.features, top) + " | " + _top(around, second.features, 2)
         fields = f"  {line.fields}" if line.fields else ""
         out.append(
-            f"{i:4d}  {mark}     {decision:<21} {classes:<12} {ex.weights[i]:7.1f}  "
-            f"{_clip(line.text, width)}{fields}"
+            f"{i:4d}  {mark}     {decision:<18} {rule:<16} {page.p[r]:6.2f}  "
+            f"{_clip(line.text, width)}  [{why}]{fields}"
         )
     return "\n".join(out)
 
@@ -149,4 +175,4 @@ def explain_source(params: RunParams, source: str, width: int = 60) -> str:
     HtmlConverter().run([doc])  # an HTML page is explained as the text it converts to
     if doc.rejected:
         return f"{source}: not read: {doc.rejection.reason}"
-    return explain(doc.input_text, repeated=repeated, width=width)
+    return explain(doc.input_text, repeated=repeated, dom=doc.dom, width=width)

@@ -20,8 +20,13 @@ def run_local(params: RunParams) -> dict[str, Any]:
     """One run, start to finish; returns its report (also written under ``_runs/``)."""
     with open_run(params) as run:
         sources, scan_shards = list_inputs(run)
-        root, follow, cap = run.input_root, run.params.follow_symlinks, run.params.max_doc_bytes
-        scans = (scan_sources(shard, root, follow, cap) for shard in scan_shards)
+        root, params = run.input_root, run.params
+        scans = (
+            scan_sources(
+                shard, root, params.follow_symlinks, params.max_doc_bytes, params.stage_timeout
+            )
+            for shard in scan_shards
+        )
         work = plan_work(run, sources, scans)
         results = [
             process_shard(run, i, shard, work.repeated_for(shard))

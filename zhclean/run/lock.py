@@ -4,8 +4,17 @@ On a local disk it is an ``flock``, released by the kernel when the holder dies,
 SIGKILL. Object storage has no locks, so there it is a lease object, ``_lock.json``,
 created with a conditional put (exactly one contender wins), renewed by a heartbeat, and
 taken over only once it has expired by the store's own clock: a killed holder blocks the
-next run for at most the lease's time to live. Publishing is fenced on its own by the
-pointer's conditional put, so a run that lost its lease cannot publish.
+next run for at most the lease's time to live.
+
+A lease can still be lost without its holder noticing: a process stopped (SIGSTOP, a VM
+paused) or cut off for longer than the time to live resumes as if nothing happened. So
+the lease only keeps live runs apart; what a run may publish is decided by the pointer,
+which every run fences when it starts (``zhclean.run.store``): a run that lost its lease
+cannot commit, and a late cleanup deletes nothing a newer run needs. A run also renews
+its lease right before its commit (:func:`check_lease`), to say so in plain words.
+
+A local output needs none of this: the ``flock`` stays with a stopped process, and dies
+only with it.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from zhclean.core.location import is_remote
-from zhclean.run.errors import OutputLocked
+from zhclean.run.errors import OutputLocked, RunError
 from zhclean.run.store import ObjectStore, PreconditionFailed
 
 LOCK_NAME = ".zhclean.lock"
@@ -31,6 +40,14 @@ LOCK_NAME = ".zhclean.lock"
 # Locks lent to the rest of this process, by resolved output path: the command takes the
 # lock before it starts Prefect, and the flow it runs in the same process uses it.
 _LENT: dict[str, int] = {}
+# Leases held by this process, by output URI (for the check before a commit).
+_HELD: dict[str, Lease] = {}
+
+
+class LeaseLost(RunError):
+    """Another run took over this run's lease: it may not publish."""
+
+    status = "failed"
 
 
 @contextmanager
@@ -47,13 +64,15 @@ def output_lock(
         if key in _LENT:
             yield
             return
-        with Lease(ObjectStore(key), run_id, wait_seconds=wait_seconds):
+        with Lease(ObjectStore(key), run_id, wait_seconds=wait_seconds) as lease:
             if lend:
                 _LENT[key] = -1
+            _HELD[key] = lease
             try:
                 yield
             finally:
                 _LENT.pop(key, None)
+                _HELD.pop(key, None)
         return
     key = str(Path(root).resolve())
     if key in _LENT:
@@ -106,22 +125,40 @@ def _read_holder(fd: int) -> str:
     return f"run {data.get('run_id')}, pid {data.get('pid')}, since {data.get('since')}"
 
 
+def check_lease(root: str | os.PathLike[str]) -> None:
+    """Renew the lease on ``root`` now, or raise :class:`LeaseLost` (local: nothing to do)."""
+    lease = _HELD.get(str(root).rstrip("/"))
+    if lease is not None:
+        lease.confirm()
+
+
 LEASE_KEY = "_lock.json"
 LEASE_TTL = 300.0
+# Tests only: a lease of a few seconds, so that a takeover can be tested without waiting.
+LEASE_TTL_ENV = "ZHCLEAN_LEASE_TTL"
+
+
+def lease_ttl() -> float:
+    return float(os.environ.get(LEASE_TTL_ENV) or LEASE_TTL)
 
 
 class Lease:
     """The run lease on an object-store output (see the module docstring)."""
 
     def __init__(
-        self, store: ObjectStore, run_id: str, ttl: float = LEASE_TTL, wait_seconds: float = 0.0
+        self,
+        store: ObjectStore,
+        run_id: str,
+        ttl: float | None = None,
+        wait_seconds: float = 0.0,
     ) -> None:
         self.store = store
         self.run_id = run_id
-        self.ttl = ttl
+        self.ttl = ttl or lease_ttl()
         self.wait_seconds = wait_seconds
         self.etag: str | None = None
         self.lost = threading.Event()
+        self._renewing = threading.Lock()  # the heartbeat and check_lease, one at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -165,13 +202,32 @@ class Lease:
         self._thread.start()
         return self
 
-    def _heartbeat(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
+    def renew(self) -> bool:
+        """Extend the lease; False once another run has taken it over."""
+        with self._renewing:
+            if self.lost.is_set():
+                return False
             try:
                 self.etag = self.store.put_if_match(LEASE_KEY, self._body(), self.etag)
             except PreconditionFailed:
-                self.lost.set()  # taken over: this run can no longer publish
-                return
+                self.lost.set()  # taken over (or expired and released): never ours again
+                return False
+            return True
+
+    def confirm(self) -> None:
+        """Raise :class:`LeaseLost` unless the lease is still this run's."""
+        if not self.renew():
+            raise LeaseLost(
+                f"this run lost its lease on {self.store.root}: it did not renew it for more "
+                f"than {self.ttl:g} s (the process was stopped or cut off) and another run "
+                "took it over; nothing of this run was published: run it again"
+            )
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                if not self.renew():
+                    return  # taken over: this run can no longer publish
             except Exception:  # a transient error; the lease has time left until the next beat
                 continue
 

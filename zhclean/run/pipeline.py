@@ -1,6 +1,6 @@
 """The pipeline, assembled once: read → convert HTML → normalize → convert script →
 restore collapsed punctuation → strip boilerplate → extract metadata → assemble → split →
-tokenize → validate → write.
+tokenize → validate → sign → write.
 
 Tests, the benchmark, ``zhclean run`` and cluster workers all build it here, so they all
 run the same steps in the same order.
@@ -34,12 +34,14 @@ def build_pipeline(
     tokenize: bool = True,
     validate: bool = True,
     writer: Step | None = None,
+    signer: Step | None = None,
     now: datetime | None = None,
     stripper: StripperConfig | None = None,
 ) -> Pipeline:
     """The whole pipeline. ``tokenize``/``validate`` off and no ``writer`` give its front
     part, for tests and evaluations that only look at the cleaned documents; ``stripper``
-    overrides the stripper's thresholds (evaluations re-tune them)."""
+    overrides the stripper's thresholds (evaluations re-tune them); ``signer`` (the dedup
+    signatures) runs after validation, on the documents that will be published."""
     steps: list[Step] = [
         FileReader(params.input_dir, params.follow_symlinks, params.max_doc_bytes),
         HtmlConverter(),
@@ -55,6 +57,8 @@ def build_pipeline(
         steps.append(Tokenizer(params.tokenizer))
     if validate:
         steps.append(ContractValidator(params.max_sentence_chars))
+    if signer is not None:
+        steps.append(signer)
     if writer is not None:
         steps.append(writer)
     # A batch's documents are in memory together, with everything the steps make of them

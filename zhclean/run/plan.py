@@ -10,13 +10,15 @@ new and changed sources a second time; their shard descriptions carry the scan's
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from zhclean.cleaners.boilerplate import StripperConfig
 from zhclean.cleaners.repetition import GroupLineCounts, RepeatedLines, document_line_keys
 from zhclean.core.chars import split_lines
-from zhclean.core.record import SourceRef
+from zhclean.core.params import DEFAULTS
+from zhclean.core.record import Document, SourceRef
 from zhclean.readers.decode import DecodeError, decode_bytes
 from zhclean.readers.files import (
     DEFAULT_MAX_BYTES,
@@ -27,7 +29,18 @@ from zhclean.readers.files import (
 )
 from zhclean.readers.html import page_text
 from zhclean.run.context import Run
-from zhclean.run.store import Manifest
+from zhclean.run.dedup_publish import handover_sources
+from zhclean.run.guard import (
+    CAN_FORK,
+    Limits,
+    Plan,
+    Tracker,
+    Watch,
+    memory_budget,
+    plan_batches,
+    supervise,
+)
+from zhclean.run.store import HAS_ROWS, Manifest
 
 # Smallest shard worth a task: below it, task start-up costs more than the work.
 MIN_SHARD_BYTES = 256 * 1024
@@ -60,37 +73,92 @@ def scan_sources(
     root: str | None = None,
     follow_symlinks: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    stage_timeout: float = DEFAULTS.stage_timeout,
 ) -> ScanResult:
     """Hash each source and count its line keys, reading it once (the map of the scan).
 
     It reads only what the reader step may read (the same checks, see
-    :func:`zhclean.readers.files.open_source`); other sources get no hash.
+    :func:`zhclean.readers.files.open_source`); other sources get no hash. An HTML page
+    is parsed here too, so the scan runs guarded, as shards do (:mod:`zhclean.run.guard`):
+    a source that crashes or stalls the parser gets its hash and no line keys, and the
+    html stage quarantines it.
     """
+    refs = list(refs)
+    if not CAN_FORK:
+        result = ScanResult()
+        for ref in refs:
+            _scan_one(ref, root, follow_symlinks, max_bytes, result)
+        return _compacted(result)
+    sizes = [ref.size for ref in refs]
     result = ScanResult()
-    for ref in refs:
-        try:
-            data = read_source(ref, root, max_bytes, follow_symlinks)
-        except ReadError as err:
-            too_large = err.check == "too_large"
-            result.hashes[ref.source] = (
-                hash_source(ref, root, follow_symlinks) if too_large else None
-            )
-            continue
-        result.hashes[ref.source] = hashlib.sha256(data).hexdigest()
-        try:
-            text = decode_bytes(data).text
-        except DecodeError:
-            continue
-        try:
-            # an HTML page counts the lines the stripper will see: those of its text
-            text = page_text(text)
-        except Exception:  # too deep, or refused by the parser: the HTML step says why
-            continue
-        counts = result.lines.setdefault(ref.group, GroupLineCounts())
-        counts.add(document_line_keys(split_lines(text)))
+
+    def work(tracker: Tracker, send: Callable[[Any], None], plan: Plan) -> None:
+        watch = Watch(tracker)
+        for items in plan_batches(sizes, plan, SCAN_BATCH_DOCS, max_bytes):
+            part = ScanResult()
+            docs = [Document.from_ref(refs[i]) for i in items]
+            watch.batch(docs, items)
+            for doc in docs:
+                watch(SCAN_STAGE, doc)
+                _scan_one(doc.ref, root, follow_symlinks, max_bytes, part, doc, watch)
+            send(("batch", items[-1] + 1, _compacted(part)))
+
+    def on_message(message: tuple) -> None:
+        if message[0] == "batch":
+            result.merge(message[2])
+
+    limits = Limits(stage_timeout, memory_budget(max_bytes))
+    for failure in supervise(work, sizes, limits, on_message, what="scan"):
+        result.hashes[refs[failure.item].source] = failure.sha256 or None
+    return _compacted(result)
+
+
+SCAN_STAGE = "scan"
+SCAN_BATCH_DOCS = 500
+
+
+def _compacted(result: ScanResult) -> ScanResult:
     for counts in result.lines.values():
         counts.compact()
     return result
+
+
+def _scan_one(
+    ref: SourceRef,
+    root: str | None,
+    follow_symlinks: bool,
+    max_bytes: int,
+    result: ScanResult,
+    doc: Document | None = None,
+    watch: Watch | None = None,
+) -> None:
+    """One source's hash and line keys into ``result``. With a guard's ``watch``, the hash
+    is recorded in ``doc`` and the watch first: a crash after it still knows it."""
+    try:
+        data = read_source(ref, root, max_bytes, follow_symlinks)
+    except ReadError as err:
+        too_large = err.check == "too_large"
+        result.hashes[ref.source] = hash_source(ref, root, follow_symlinks) if too_large else None
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    result.hashes[ref.source] = digest
+    if doc is not None and watch is not None:
+        doc.content_sha256 = digest
+        watch(SCAN_STAGE, doc)
+    try:
+        text = decode_bytes(data).text
+    except DecodeError:
+        return
+    if doc is not None and watch is not None and watch.faults:
+        doc.raw_text = text
+        watch(SCAN_STAGE, doc)  # a test's fault on this text happens here
+    try:
+        # an HTML page counts the lines the stripper will see: those of its text
+        text = page_text(text)
+    except Exception:  # too deep, or refused by the parser: the HTML step says why
+        return
+    counts = result.lines.setdefault(ref.group, GroupLineCounts())
+    counts.add(document_line_keys(split_lines(text)))
 
 
 @dataclass
@@ -103,6 +171,9 @@ class RunPlan:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # unchanged sources processed again: near-duplicates whose representative changes
+    # (--dedup drop: one of them takes the role and must be published)
+    forced: list[str] = field(default_factory=list)
 
     @property
     def groups_to_process(self) -> set[str]:
@@ -138,9 +209,7 @@ def plan_run(
         else:
             plan.unchanged.append(ref.source)
     listed = {ref.source for ref in sources}
-    plan.missing = sorted(
-        s for s, e in known.items() if s not in listed and e.status == "published"
-    )
+    plan.missing = sorted(s for s, e in known.items() if s not in listed and e.status in HAS_ROWS)
     return plan
 
 
@@ -209,7 +278,14 @@ def plan_work(
     scan = ScanResult()
     for part in scans:
         scan.merge(part)
-    plan = plan_run(sources, scan.hashes, run.store.current_manifest(), run.params.full_refresh)
+    full_refresh = run.params.full_refresh  # it reads no manifest (one may be damaged)
+    manifest = None if full_refresh else run.store.current_manifest()
+    plan = plan_run(sources, scan.hashes, manifest, full_refresh)
+    forced = set(handover_sources(run.store, manifest, plan.changed, run.params))
+    if forced:
+        plan.forced = sorted(forced)
+        plan.unchanged = [s for s in plan.unchanged if s not in forced]
+        plan.to_process += [ref for ref in plan.sources if ref.source in forced]
     target = shard_bytes(plan.bytes_to_process, slots or run.params.n_workers, run.params.shard_mb)
     repeated = scan.repeated(plan.groups_to_process, StripperConfig.repeat_min_docs)
     return RunWork(plan, make_shards(plan.to_process, target), repeated)

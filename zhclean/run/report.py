@@ -13,6 +13,7 @@ from typing import Any
 
 from zhclean.core.step import StepStats, merge_stats
 from zhclean.run.context import Run
+from zhclean.run.datasets import GONE
 from zhclean.run.errors import EXIT_CODES
 from zhclean.run.plan import RunPlan
 from zhclean.run.shard import ShardResult
@@ -33,6 +34,7 @@ class RunTally:
     published: int
     quarantined: int
     vanished: list[str] = field(default_factory=list)  # deleted during the run
+    duplicates: int = 0  # near-duplicates not published (--dedup drop)
     totals: dict[str, int] = field(default_factory=dict)
     failed_checks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -44,7 +46,7 @@ class RunTally:
     def balanced(self) -> bool:
         """The accounting identity: every input is published, quarantined, skipped, or was
         deleted during the run (then reported missing, like one deleted before it)."""
-        done = self.published + self.quarantined + len(self.vanished)
+        done = self.published + self.quarantined + self.duplicates + len(self.vanished)
         return self.inputs == done + self.skipped and done == self.processed
 
 
@@ -132,12 +134,21 @@ def build_report(
     snapshot: dict[str, Any] | None,
     reasons: dict[str, str],
     flow_run_id: str | None = None,
+    quarantine_gone: list[str] | None = None,
+    dedup: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The run report: one JSON-serializable dict (see render_markdown for the layout)."""
+    """The run report: one JSON-serializable dict (see render_markdown for the layout).
+
+    ``quarantine_gone``: the quarantined sources the run's input no longer holds (the
+    quarantine's current view leaves them out; None: not known). ``dedup``: what the
+    near-duplicate reduce found (None: it did not run).
+    """
     parameters = asdict(run.params)
     elapsed_seconds = run.elapsed()
     stats = merge_stats(r.stats for r in results)
     totals = tally.totals
+    # Documents that passed their checks are published only by a run that publishes.
+    published, would_have = (tally.published, 0) if decision.publish else (0, tally.published)
     return {
         "run_id": run.run_id,
         "flow_run_id": flow_run_id,
@@ -156,8 +167,11 @@ def build_report(
             "unchanged_skipped": tally.skipped,
             "missing": len(plan.missing) + len(tally.vanished),
             "processed": tally.processed,
-            "published": tally.published,
+            "published": published,
+            "would_have_published": would_have,
             "quarantined": tally.quarantined,
+            "duplicates": tally.duplicates,
+            "forced": len(plan.forced),
             "sentences": totals.get("sentences", 0),
             "tokens": totals.get("tokens", 0),
             "bytes_processed": totals.get("bytes_in", 0),
@@ -166,12 +180,15 @@ def build_report(
         },
         "accounting": {
             "inputs": tally.inputs,
-            "published": tally.published,
+            "published": published,
+            "would_have_published": would_have,
             "quarantined": tally.quarantined,
             "skipped": tally.skipped,
+            "duplicates": tally.duplicates,
             "deleted_during_run": len(tally.vanished),
             "balanced": tally.balanced,
         },
+        "dedup": dedup,
         "gate": {
             "max_quarantine_fraction": parameters["max_quarantine_fraction"],
             "quarantine_fraction": tally.quarantine_fraction,
@@ -184,8 +201,19 @@ def build_report(
         "warnings": statistical_warnings(totals),
         "snapshot": snapshot,
         "missing_sources": sorted(plan.missing + tally.vanished)[:100],
+        GONE: quarantine_gone,
         "leftovers_removed": run.leftovers_removed,
     }
+
+
+def published_counts(report: dict[str, Any]) -> tuple[int, int]:
+    """(published, would have published) documents of a report. Reports written before
+    ``would_have_published`` counted the documents that passed as published, whether
+    or not the run published them."""
+    c = report["counts"]
+    if "would_have_published" in c:
+        return c["published"], c["would_have_published"]
+    return (c["published"], 0) if report["status"] == "published" else (0, c["published"])
 
 
 def removals_by_rule(stats: list[StepStats], reasons: dict[str, str]) -> list[dict[str, Any]]:
@@ -265,19 +293,22 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- documents: {c['inputs']} inputs; {c['processed']} processed "
         f"({c['new']} new, {c['changed']} changed); {c['unchanged_skipped']} unchanged and skipped; "
         f"{c['missing']} missing from the input",
-        f"- published {c['published']} documents, quarantined {c['quarantined']}",
+        f"- {_published_phrase(report)}, quarantined {c['quarantined']}",
         f"- {c['sentences']} sentences, {c['tokens']} tokens; "
         f"{c['boilerplate_chars']} characters removed as boilerplate",
         f"- {report['elapsed_seconds']:.1f} s, {c['mb_per_s']:.2f} MB/s over {c['bytes_processed']} bytes",
         f"- quality gate: {gate['quarantine_fraction']:.1%} quarantined vs max "
         f"{gate['max_quarantine_fraction']:.1%} → **{'pass' if gate['passed'] else 'BLOCKED'}**",
-        f"- accounting: inputs {report['accounting']['inputs']} = published "
-        f"{report['accounting']['published']} + quarantined {report['accounting']['quarantined']} "
+        f"- accounting: inputs {report['accounting']['inputs']} = "
+        f"{_published_phrase(report, short=True)} + quarantined {report['accounting']['quarantined']} "
         f"+ skipped {report['accounting']['skipped']} "
+        f"+ near-duplicates not published {report['accounting'].get('duplicates', 0)} "
         f"+ deleted during the run {report['accounting'].get('deleted_during_run', 0)} → "
         f"{'balanced' if report['accounting']['balanced'] else 'NOT BALANCED'}",
         "",
     ]
+    if report.get("dedup"):  # before the blank line that ends the summary
+        out.insert(len(out) - 1, "- near-duplicates: " + dedup_line(report))
     if report.get("warnings"):
         out += ["## Warnings", ""] + [f"- {w}" for w in report["warnings"]] + [""]
     out += ["## Stages", "", "| stage | in | out | rejected | seconds |", "|---|---|---|---|---|"]
@@ -309,19 +340,47 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def dedup_line(report: dict[str, Any]) -> str:
+    """How many copies the run found, and the clusters and copies of the new version."""
+    d = report["dedup"]
+    mode = report.get("parameters", {}).get("dedup", "mark")
+    found = f"{plural(d.get('new_copies', 0), 'copy')} found in this run".replace("copys", "copies")
+    if mode == "drop":
+        found += f" ({d.get('dropped', 0)} not published)"
+    parts = [
+        found,
+        f"{plural(d.get('clusters', 0), 'cluster')} of {d.get('copies', 0)} copies "
+        f"{'not published' if mode == 'drop' else 'marked'} in this version",
+    ]
+    if d.get("handovers"):
+        parts.append(f"{d['handovers']} representatives handed over")
+    return "; ".join(parts)
+
+
+def _published_phrase(report: dict[str, Any], short: bool = False) -> str:
+    published, would_have = published_counts(report)
+    if would_have:
+        return f"would have published {would_have}" + (
+            "" if short else f" documents (nothing was published: {report['status']})"
+        )
+    return f"published {published}" + ("" if short else " documents")
+
+
 def summary_lines(report: dict[str, Any], wall_seconds: float | None = None) -> list[str]:
     """The short end-of-run summary printed by the CLI; ``wall_seconds``: the time since
     the command started (start-up and shutdown included), when known."""
     c = report["counts"]
-    published = report["status"] == "published"
+    published, would_have = published_counts(report)
     lines = [
         f"run {report['run_id']}: {report['status']}",
         f"  documents  read {c['inputs']}  processed {c['processed']}  "
-        f"written {c['published'] if published else 0}  quarantined {c['quarantined']}  "
+        f"written {published}  quarantined {c['quarantined']}  "
         f"skipped {c['unchanged_skipped']}  missing {c['missing']}",
     ]
-    if not published and c["published"]:
-        lines.append(f"  not written  {plural(c['published'], 'document')} passed their checks")
+    if would_have:
+        lines.append(f"  not written  {plural(would_have, 'document')} passed their checks")
+    if report.get("dedup"):
+        lines.append("  near-duplicates  " + dedup_line(report))
     return [
         *lines,
         f"  sentences  {c['sentences']}  tokens {c['tokens']}",

@@ -17,7 +17,28 @@ current one:
   (``zhclean.open_dataset``), never a prefix listing.
 
 A crash at any point leaves the current version as it was; the next run removes what is
-not referenced (:meth:`Store.cleanup`) and reports the run it interrupted.
+not referenced (:meth:`Store.begin`) and reports the run it interrupted.
+
+**Fencing on object storage.** The lease (``zhclean.run.lock``) keeps runs apart while
+they are alive, but a run can stall (stopped, swapped out, cut off) past its lease and
+resume after another run took over; nothing on S3 can make two objects change together.
+So the pointer, not the lease, decides who may publish:
+
+- a run that starts bumps the pointer's ``generation`` (:meth:`ObjectStore.fence`, a
+  conditional put, its content otherwise unchanged) and commits only on the pointer it
+  wrote: a stalled run that resumes after a newer run started can no longer commit;
+- a run records its generation in its folder (``_snapshots/<run_id>/_run.json``) before
+  it writes a part, and cleanup deletes only unreferenced files in folders of older
+  generations than the pointer it read first. Every version committed later refers only
+  to files that pointer's versions refer to or to folders of its generation or newer, so
+  a run that cleans up late (stalled before its cleanup) deletes nothing they need.
+
+Together: whatever the interleaving, the pointer names only files that exist. An output
+damaged otherwise (by hand, or by a zhclean before the fence) is named by the next run
+(:class:`DamagedOutput`) and rebuilt by ``--full-refresh``.
+
+Both JSON files may gain keys (readers ignore keys they do not know): the fence keeps the
+pointer's keys as they are (its version is the same), a commit writes a new pointer.
 """
 
 from __future__ import annotations
@@ -27,8 +48,8 @@ import json
 import os
 import posixpath
 import shutil
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,19 +63,25 @@ from zhclean.contract.versions import SCHEMA_VERSIONS
 from zhclean.core.location import is_remote, join, remote_fs
 from zhclean.core.record import Outcome
 from zhclean.run.errors import RunError, UsageError
-from zhclean.run.faults import crash_point
+from zhclean.run.faults import BEFORE_CLEANUP, crash_point
 from zhclean.writers.parquet import COMPRESSION, write_empty
 
-DATASETS = ("documents", "sentences", "quarantine")
-PUBLISHED = ("documents", "sentences")  # rows replaced per source; the quarantine is a log
+DATASETS = ("documents", "sentences", "quarantine", "duplicates")
+# rows replaced per source; the quarantine is a log
+PUBLISHED = ("documents", "sentences", "duplicates")
+# Statuses of a source whose rows are in a published dataset: documents and sentences, or
+# (a near-duplicate not published, --dedup drop) the duplicates dataset.
+HAS_ROWS = ("published", "duplicate")
 SNAPSHOTS = "_snapshots"
 RUNS = "_runs"
 CURRENT = "current"
 POINTER = "_current.json"
 MANIFEST = "_manifest.json"
 EMPTY_PART = "part-empty.parquet"
+RUN_MARKER = "_run.json"  # in a run's folder: its generation (object storage)
 KEEP_SNAPSHOTS = 3
-FORMAT = 2
+FORMAT = 2  # of the manifest
+POINTER_FORMAT = 3  # of _current.json: 3 added "generation" and the pointer to nothing
 
 
 class OutputLayoutError(UsageError):
@@ -66,9 +93,33 @@ class PreconditionFailed(Exception):
 
 
 class ConcurrentPublish(RunError):
-    """Another run published between this run's start and its commit."""
+    """Another run started or published between this run's start and its commit."""
 
     status = "failed"
+
+
+class DamagedOutput(UsageError):
+    """The current version names files that do not exist; ``--full-refresh`` rebuilds it."""
+
+
+@dataclass
+class Published:
+    """The published state, read once (the pointer first): see :meth:`Store.begin`."""
+
+    generation: int = 0  # object storage: the pointer's fence generation
+    snapshot_id: str | None = None
+    current: Manifest | None = None
+    referenced: set[str] = field(default_factory=set)  # every file kept versions refer to
+    damage: str | None = None  # why the current version cannot be read (None: it can)
+
+
+@dataclass
+class Start:
+    """What :meth:`Store.begin` found and did for a run, under the output's lock."""
+
+    version: str | None  # the token the run's commit is conditional on
+    removed: list[str]  # leftovers deleted
+    interrupted: dict[str, bool]  # unfinished run -> its snapshot is the current one
 
 
 @dataclass
@@ -77,9 +128,9 @@ class SourceEntry:
 
     sha256: str
     doc_id: str
-    status: str  # "published" | "quarantined"
+    status: str  # "published" | "quarantined" | "duplicate" (not published: --dedup drop)
     run_id: str
-    file: str | None = None  # the documents part holding its row, relative to the root
+    file: str | None = None  # the documents (duplicates) part holding its row, from the root
     check: str | None = None
 
 
@@ -95,6 +146,9 @@ class Manifest:
     files: dict[str, list[str]]
     sources: dict[str, SourceEntry] = field(default_factory=dict)
     format: int = FORMAT
+    # near-duplicates: the mode and signature key the version was made with (None: off or
+    # older); its index files are files["_dedup"] (zhclean.run.dedup_publish)
+    dedup: dict[str, str] | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
@@ -102,6 +156,9 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        for key in [k for k in data if k not in known]:  # written by a newer zhclean
+            del data[key]
         data["sources"] = {k: SourceEntry(**v) for k, v in data["sources"].items()}
         if data.get("format", 1) == 1:  # names inside the snapshot folder, no quarantine
             folder = f"{SNAPSHOTS}/{data['snapshot_id']}"
@@ -116,11 +173,13 @@ class Manifest:
         return cls(**data)
 
 
-def _pointer(manifest: Manifest) -> str:
-    """What readers need and nothing else: the version and its files per dataset."""
+def _pointer(manifest: Manifest, generation: int) -> str:
+    """What readers need and nothing else: the version and its files per dataset (and
+    the generation of the run that may commit the next one)."""
     return json.dumps(
         {
-            "format": FORMAT,
+            "format": POINTER_FORMAT,
+            "generation": generation,
             "snapshot": manifest.snapshot_id,
             "manifest": f"{SNAPSHOTS}/{manifest.snapshot_id}/{MANIFEST}",
             "created_at": manifest.created_at,
@@ -174,6 +233,10 @@ class Store:
     def current_manifest(self) -> Manifest | None:
         raise NotImplementedError
 
+    def current_snapshot_id(self) -> str | None:
+        """The current version's id, without reading its manifest."""
+        raise NotImplementedError
+
     def current_files(self, dataset: str) -> list[str]:
         """The files of ``dataset`` in the current version, as full paths or URIs."""
         manifest = self.current_manifest()
@@ -184,11 +247,13 @@ class Store:
     def check_layout(self) -> None:
         """Refuse an output that was not written by this zhclean (or an older format)."""
 
-    def check_versions(self, full_refresh: bool) -> None:
+    def check_versions(self, full_refresh: bool, manifest: Manifest | None = None) -> None:
         """Rows of two schema versions cannot share a dataset: an output published by an
         older contract is rebuilt with ``--full-refresh`` or written elsewhere."""
-        manifest = self.current_manifest()
-        if manifest is None or full_refresh or manifest.schema_versions == SCHEMA_VERSIONS:
+        if full_refresh:
+            return
+        manifest = manifest or self.current_manifest()
+        if manifest is None or manifest.schema_versions == SCHEMA_VERSIONS:
             return
         raise UsageError(
             f"{self.root} was published with schema versions {manifest.schema_versions}; this "
@@ -197,10 +262,10 @@ class Store:
 
     # -- housekeeping ---------------------------------------------------------------------
 
-    def _kept(self) -> list[Manifest]:
+    def _kept(self, manifest: Manifest | None = None) -> list[Manifest]:
         """The current manifest and its recent ancestors (readers may still hold them)."""
         kept: list[Manifest] = []
-        manifest = self.current_manifest()
+        manifest = manifest or self.current_manifest()
         while manifest is not None and len(kept) < KEEP_SNAPSHOTS:
             kept.append(manifest)
             text = (
@@ -211,22 +276,101 @@ class Store:
             manifest = Manifest.from_json(text) if text else None
         return kept
 
-    def unfinished_runs(self) -> list[str]:
-        """Runs that wrote a snapshot folder but no report: runs that were killed, before
-        or after their commit (the caller writes their ``interrupted`` report)."""
-        folders = {p.split("/")[1] for p in self.files_under(SNAPSHOTS) if p.count("/") >= 2}
-        return sorted(r for r in folders if not self.exists(f"{RUNS}/{r}.json"))
+    def fence(self) -> tuple[str | None, int]:
+        """Make every run that started earlier unable to commit; return the version token
+        this run commits on, and its generation. A local output needs nothing: the
+        ``flock`` is held until its holder dies, so no earlier run is still alive."""
+        return self.version(), 0
 
-    def cleanup(self) -> list[str]:
-        """Delete every snapshot file no kept version refers to; return what was deleted."""
+    def begin(
+        self,
+        run_id: str,
+        full_refresh: bool,
+        check: Callable[[Manifest | None], None] | None = None,
+    ) -> Start:
+        """Start a run, under the output's lock: fence out earlier runs, check the current
+        version (damage, schema versions, and the caller's ``check`` of it, which raises
+        to refuse the run), report and remove what interrupted runs left.
+
+        Only ``--full-refresh`` may start from a damaged version: it does not read it.
+        """
+        version, generation = self.fence()
+        crash_point(BEFORE_CLEANUP)
+        state = self._published()  # the pointer first, then the listing (see the docstring)
+        listing = self.files_under(SNAPSHOTS)
+        if state.current is not None and state.damage is None:
+            listed = set(listing)
+            missing = sorted(
+                f for names in state.current.files.values() for f in names if f not in listed
+            )
+            if missing:
+                state.damage = (
+                    f"the published version of {self.root} lists {len(missing)} file"
+                    f"{'s' if len(missing) > 1 else ''} that do not exist ({missing[0]}"
+                    f"{', …' if len(missing) > 1 else ''})"
+                )
+        if state.damage and not full_refresh:
+            raise DamagedOutput(
+                f"{state.damage}: the output is damaged; run once with --full-refresh to "
+                "rebuild it from the input"
+            )
+        self.check_versions(full_refresh, state.current)
+        if check is not None:
+            check(state.current)
+        interrupted, removed = self._leftovers(state, listing)
+        removed = self._cleanup(removed)
+        self._mark(run_id, generation)
+        return Start(version, removed, interrupted)
+
+    def _published(self) -> Published:
+        current = self.current_manifest()
+        return Published(
+            snapshot_id=self.current_snapshot_id(),
+            current=current,
+            referenced=self._referenced(current),
+        )
+
+    def _referenced(self, current: Manifest | None) -> set[str]:
         referenced: set[str] = set()
-        for manifest in self._kept():
+        for manifest in self._kept(current) if current is not None else []:
             referenced.add(f"{SNAPSHOTS}/{manifest.snapshot_id}/{MANIFEST}")
             for names in manifest.files.values():
                 referenced.update(names)
-        stale = [p for p in self.files_under(SNAPSHOTS) if p not in referenced]
-        self.delete(stale)
-        return stale
+        return referenced
+
+    def _stale_folders(self, folders: set[str], generation: int) -> set[str]:
+        """The run folders whose runs can no longer commit (local: all of them)."""
+        return folders
+
+    def _mark(self, run_id: str, generation: int) -> None:
+        """Record the run's generation in its folder, before it writes a part."""
+
+    def _leftovers(self, state: Published, listing: list[str]) -> tuple[dict[str, bool], list[str]]:
+        """Runs that wrote a snapshot folder but no report (killed before or after their
+        commit: the caller writes their ``interrupted`` report, with whether their
+        snapshot is the current one), and the snapshot files that no kept version refers
+        to, both only of runs that can no longer commit."""
+        reports = {
+            posixpath.basename(p)[: -len(".json")]
+            for p in self.files_under(RUNS)
+            if p.endswith(".json")
+        }
+        unreferenced = [p for p in listing if p not in state.referenced]
+        folders = _folders(listing)
+        candidates = {p.split("/")[1] for p in unreferenced} | (folders - reports)
+        stale = self._stale_folders(candidates, state.generation)
+        interrupted = {r: r == state.snapshot_id for r in sorted(stale - reports)}
+        return interrupted, [p for p in unreferenced if p.split("/")[1] in stale]
+
+    def cleanup(self) -> list[str]:
+        """Delete every snapshot file no kept version refers to and no live run may still
+        need; return what was deleted (:meth:`begin` does it for every run)."""
+        _, removed = self._leftovers(self._published(), self.files_under(SNAPSHOTS))
+        return self._cleanup(removed)
+
+    def _cleanup(self, removed: list[str]) -> list[str]:
+        self.delete(removed)
+        return removed
 
     def discard(self, run_id: str) -> None:
         """Drop a run's snapshot folder (nothing in it was committed)."""
@@ -241,6 +385,8 @@ class Store:
         outcomes: Iterable[tuple[Outcome, str | None]],
         full_refresh: bool,
         publish: bool = True,
+        extra_files: dict[str, list[str]] | None = None,
+        dedup: dict[str, str] | None = None,
     ) -> Manifest:
         """The next version, complete in the run's folder (nothing visible changes).
 
@@ -248,6 +394,8 @@ class Store:
         to the root); ``outcomes`` pairs each processed source's outcome with the staged
         documents file holding its row. With ``publish`` off (a blocked run), documents,
         sentences and sources stay as they are and only the quarantine grows.
+        ``extra_files`` (the near-duplicate index, already in the run's folder) and
+        ``dedup`` are recorded as they are.
         """
         base = None if full_refresh else self.current_manifest()
         folder = f"{SNAPSHOTS}/{run_id}"
@@ -260,7 +408,7 @@ class Store:
         outcomes = [(o, f) for o, f in outcomes if o.status != "missing"] if publish else []
         for o, _ in outcomes:
             old = sources.get(o.source)
-            if old is not None and old.status == "published" and old.file:
+            if old is not None and old.status in HAS_ROWS and old.file:
                 drop_by_part.setdefault(posixpath.basename(old.file), set()).add(old.doc_id)
         if base is not None:
             for ds in DATASETS:
@@ -293,11 +441,16 @@ class Store:
             parent=None if base is None else base.snapshot_id,
             created_at=datetime.now(UTC).isoformat(),
             schema_versions=dict(SCHEMA_VERSIONS),
-            files={ds: sorted(names) for ds, names in files.items()},
+            files={ds: sorted(names) for ds, names in {**files, **(extra_files or {})}.items()},
             sources=dict(sorted(sources.items())),
+            dedup=dedup,
         )
-        self.write_text(f"{folder}/{MANIFEST}", manifest.to_json())
+        self.save_manifest(manifest)
         return manifest
+
+    def save_manifest(self, manifest: Manifest) -> None:
+        """Write (or write again, once complete) a version's manifest in its folder."""
+        self.write_text(f"{SNAPSHOTS}/{manifest.snapshot_id}/{MANIFEST}", manifest.to_json())
 
     def _carry(self, rel: str, target: str) -> str:
         """Make an unchanged part of the previous version part of the new one."""
@@ -397,6 +550,10 @@ class LocalStore(Store):
             return None
         return Manifest.from_json((snap / MANIFEST).read_text(encoding="utf-8"))
 
+    def current_snapshot_id(self) -> str | None:
+        snap = self.current_snapshot()
+        return None if snap is None else snap.name
+
     def check_layout(self) -> None:
         for name in (*PUBLISHED, CURRENT):
             path = self.base / name
@@ -425,8 +582,8 @@ class LocalStore(Store):
         snap = self.current_snapshot()
         return None if snap is None else snap.name
 
-    def cleanup(self) -> list[str]:
-        removed = super().cleanup()
+    def _cleanup(self, removed: list[str]) -> list[str]:
+        removed = super()._cleanup(removed)
         for pattern in (".*.tmp-*", f"{RUNS}/.*.tmp-*"):  # half-written pointers and reports
             for tmp in self.base.glob(pattern):
                 tmp.unlink(missing_ok=True)
@@ -551,40 +708,119 @@ class ObjectStore(Store):
         found = self.get(POINTER)
         return None if found is None else found[1]
 
-    def current_manifest(self) -> Manifest | None:
+    def _pointer_data(self) -> dict[str, Any] | None:
         found = self.get(POINTER)
-        if found is None:
-            return None
-        pointer = json.loads(found[0])
+        return None if found is None else json.loads(found[0])
+
+    def current_snapshot_id(self) -> str | None:
+        pointer = self._pointer_data()
+        return None if pointer is None else pointer.get("snapshot")
+
+    def current_manifest(self) -> Manifest | None:
+        manifest, damage = self._read_current(self._pointer_data())
+        if damage:
+            raise DamagedOutput(f"{damage}; run once with --full-refresh to rebuild it")
+        return manifest
+
+    def _read_current(self, pointer: dict[str, Any] | None) -> tuple[Manifest | None, str | None]:
+        """The manifest the pointer names, or why it cannot be read."""
+        if pointer is None or not pointer.get("snapshot"):
+            return None, None  # nothing published yet (a fenced, empty pointer)
         text = self.read_text(pointer["manifest"])
         if text is None:
-            raise RuntimeError(f"{self.path(POINTER)} names a manifest that does not exist")
-        return Manifest.from_json(text)
+            return None, (
+                f"{self.path(POINTER)} names a manifest that does not exist ({pointer['manifest']})"
+            )
+        return Manifest.from_json(text), None
+
+    def _published(self) -> Published:
+        pointer = self._pointer_data()
+        if pointer is None:
+            return Published()
+        state = Published(
+            generation=int(pointer.get("generation", 0)), snapshot_id=pointer.get("snapshot")
+        )
+        state.current, state.damage = self._read_current(pointer)
+        if state.snapshot_id:  # what readers of the pointer are handed, even if damaged
+            state.referenced.add(pointer["manifest"])
+            for names in (pointer.get("datasets") or {}).values():
+                state.referenced.update(names)
+        state.referenced |= self._referenced(state.current)
+        return state
 
     def current_files(self, dataset: str) -> list[str]:
-        text = self.read_text(POINTER)  # one request: the pointer lists the files
-        if text is None:
+        pointer = self._pointer_data()  # one request: the pointer lists the files
+        if pointer is None or not pointer.get("snapshot"):
             raise FileNotFoundError(f"nothing has been published under {self.root} yet")
-        return [self.path(f) for f in json.loads(text)["datasets"][dataset]]
+        return [self.path(f) for f in pointer["datasets"][dataset]]
 
     def _carry(self, rel: str, target: str) -> str:
         return rel  # no copy: the new version refers to the part where it is
 
+    # -- fencing: see the module docstring ---------------------------------------------
+
+    def fence(self) -> tuple[str | None, int]:
+        """Bump the pointer's generation (one conditional put; the version it names stays
+        the same): a run that started earlier and commits later fails its conditional put.
+        Before anything was published, the pointer is created, naming nothing."""
+        for _ in range(100):
+            found = self.get(POINTER)
+            pointer = {"snapshot": None} if found is None else json.loads(found[0])
+            generation = int(pointer.get("generation", 0)) + 1
+            pointer["generation"] = generation
+            pointer["format"] = max(int(pointer.get("format", 0)), POINTER_FORMAT)
+            body = json.dumps(pointer, ensure_ascii=False, indent=1).encode("utf-8")
+            try:
+                if found is None:
+                    return self.put_if_absent(POINTER, body), generation
+                return self.put_if_match(POINTER, body, found[1]), generation
+            except PreconditionFailed:
+                continue  # a stalled run committed in between: fence on top of its version
+        raise ConcurrentPublish(
+            f"{self.path(POINTER)} keeps changing; is another zhclean writing it?"
+        )
+
+    def _mark(self, run_id: str, generation: int) -> None:
+        self.write_text(
+            f"{SNAPSHOTS}/{run_id}/{RUN_MARKER}",
+            json.dumps({"run_id": run_id, "generation": generation}),
+        )
+
+    def _stale_folders(self, folders: set[str], generation: int) -> set[str]:
+        """Folders of older generations than the pointer's (a folder without a record is
+        older: left by a killed run, or written before the fence existed)."""
+        stale = set()
+        for folder in folders:
+            text = self.read_text(f"{SNAPSHOTS}/{folder}/{RUN_MARKER}")
+            if text is None or int(json.loads(text).get("generation", 0)) < generation:
+                stale.add(folder)
+        return stale
+
     def commit(self, manifest: Manifest, expected: str | None) -> None:
-        """Swap the pointer, on condition that it is still the version this run read."""
+        """Swap the pointer, on condition that it is still the one this run wrote when
+        it started (:meth:`fence`): no run has started since."""
         crash_point("before-swap")
-        body = _pointer(manifest).encode("utf-8")
+        found = self.get(POINTER)
         try:
-            if expected is None:
-                self.put_if_absent(POINTER, body)
+            if expected is None and found is None:  # a caller that did not fence
+                self.put_if_absent(POINTER, _pointer(manifest, 0).encode("utf-8"))
+            elif found is None or found[1] != expected:
+                raise PreconditionFailed(f"{self.path(POINTER)} changed")
             else:
-                self.put_if_match(POINTER, body, expected)
+                generation = int(json.loads(found[0]).get("generation", 0))
+                self.put_if_match(POINTER, _pointer(manifest, generation).encode("utf-8"), expected)
         except PreconditionFailed as err:
             raise ConcurrentPublish(
-                f"another run published to {self.root} after this one started; nothing of "
-                "this run was published: run it again"
+                f"the output {self.root} changed after this run started: another run took "
+                "over its lease (this one was stopped or cut off for longer than the lease "
+                "lasts); nothing of this run was published: run it again"
             ) from err
         crash_point("after-swap")
+
+
+def _folders(listing: Iterable[str]) -> set[str]:
+    """The run folders in a listing of ``_snapshots/``."""
+    return {p.split("/")[1] for p in listing if p.count("/") >= 2}
 
 
 def open_store(root: str | os.PathLike[str]) -> Store:

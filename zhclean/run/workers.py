@@ -29,8 +29,16 @@ def _orphaned(parent_pid: int) -> bool:
     return os.getppid() != parent_pid
 
 
+def _ignore_stop_signals() -> None:
+    """SIGINT and SIGTERM to the process group are for the process that started the
+    workers: it stops the run and kills them (zhclean.run.stop). A worker that reacted on
+    its own would print a traceback, or end its shard before the run knew it was stopped."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def worker_init(parent_pid: int, tokenizer: str = "fast") -> None:
     """Initializer of a pool worker: die with the parent, then load what shards need."""
+    _ignore_stop_signals()
     die_with_parent()
     if _orphaned(parent_pid):
         os._exit(1)
@@ -42,6 +50,7 @@ def worker_init(parent_pid: int, tokenizer: str = "fast") -> None:
 
 def prefect_worker_init() -> None:
     """Initializer for Prefect's ProcessPoolTaskRunner workers: die with the parent."""
+    _ignore_stop_signals()
     die_with_parent()
     parent = multiprocessing.parent_process()
     if parent is not None and _orphaned(parent.pid):

@@ -60,22 +60,30 @@ class SentenceSplitter(Step):
         has_word = _WORD_RE.search
         for para_idx, paragraph in enumerate(doc.paragraphs):
             texts: list[str] = []
-            pending = ""  # punctuation-only text waiting for a sentence to join
+            # Punctuation-only pieces waiting to be joined to a sentence, joined once: a
+            # sentence grown piece by piece is copied each time, quadratic in a run of
+            # such pieces ("好。□。□。□…": issue 17).
+            pending: list[str] = []  # before the paragraph's first sentence
+            tail: list[str] = []  # after texts[-1]
             for piece in split_sentences(paragraph):
                 text = piece.strip()
                 if not text:
                     continue
                 if not has_word(text):  # "□" closing an article, a lone "（"
-                    if texts:
-                        texts[-1] += text
-                    else:
-                        pending += text
+                    (tail if texts else pending).append(text)
                     self.count("punctuation_pieces_merged")
                     continue
-                texts.append(pending + text)
-                pending = ""
+                if tail:
+                    texts[-1] += "".join(tail)
+                    tail = []
+                if pending:
+                    text = "".join(pending) + text
+                    pending = []
+                texts.append(text)
+            if tail:
+                texts[-1] += "".join(tail)
             if pending:
-                texts.append(pending)
+                texts.append("".join(pending))
             for text in texts:
                 if len(text) <= max_chars:  # nearly every sentence: no split_long call
                     sentences.append(Sentence(para_idx, text))

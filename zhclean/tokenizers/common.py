@@ -7,6 +7,7 @@ whitespace tokens, the same way for the reference and the fast tokenizer.
 
 from __future__ import annotations
 
+import importlib.util
 from bisect import bisect_left, bisect_right
 from importlib import resources
 from itertools import accumulate, pairwise
@@ -15,6 +16,14 @@ from pathlib import Path
 from zhclean.core.spans import protected_spans
 
 USER_DICT = resources.files("zhclean") / "data" / "userdict.tsv"
+
+
+def jieba_dict_path() -> Path:
+    """jieba's ``dict.txt``, found without importing jieba (19 MB, 0.2 s)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("jieba (the reference tokenizer and its dictionary)")
+    return Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
 
 
 def load_user_dict(path: str | Path | None = None) -> list[tuple[str, int, str, str]]:

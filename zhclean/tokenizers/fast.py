@@ -29,7 +29,6 @@ agreement sentence by sentence.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import re
 from bisect import bisect_left, bisect_right
 from functools import cache
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import rjieba
 
-from zhclean.tokenizers.common import finish, load_user_dict
+from zhclean.tokenizers.common import finish, jieba_dict_path, load_user_dict
 
 # Python jieba's character classes (jieba/__init__.py, 0.42.1).
 _HAN = "\u4e00-\u9fd5"
@@ -72,14 +71,6 @@ _PLAIN_SENTENCE = re.compile(
 _EMBEDDED_DICT = {"7197c3211ddd98962b036cdf40324d1ea2bfaa12bd028e68faa70111a88e12a8": 3}
 # The dummy entry that carries the difference of totals: a NUL never reaches the DAG.
 _TOTAL_ENTRY = "\x00zhclean-total"
-
-
-def jieba_dict_path() -> Path:
-    """jieba's ``dict.txt``, found without importing jieba (19 MB, 0.2 s)."""
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("jieba (the reference tokenizer and its dictionary)")
-    return Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
 
 
 def _py_non_han(text: str, out: list[str]) -> None:

@@ -65,6 +65,12 @@ def _check(name: str, frame: pd.DataFrame, predicate) -> CheckResult:
     return CheckResult(name, True)
 
 
+def _links_to_representative(frame: pd.DataFrame) -> pd.Series:
+    """A copy names a published document that is no one's copy (near-duplicates)."""
+    representatives = set(frame.loc[frame["duplicate_of"].isna(), "doc_id"])
+    return frame["duplicate_of"].isna() | frame["duplicate_of"].isin(representatives)
+
+
 def _unique_doc_id(frame: pd.DataFrame) -> pd.Series:
     return ~frame["doc_id"].duplicated(keep=False)
 
@@ -78,13 +84,21 @@ def check_snapshot(
     ``filesystem``, for object storage).
     """
     doc_frames = [
-        pq.read_table(p, columns=["doc_id", "n_sentences"], filesystem=filesystem).to_pandas()
+        pq.read_table(
+            p, columns=["doc_id", "n_sentences", "duplicate_of"], filesystem=filesystem
+        ).to_pandas()
         for p in _files(documents)
     ]
     docs = (
         pd.concat(doc_frames, ignore_index=True)
         if doc_frames
-        else pd.DataFrame({"doc_id": pd.Series(dtype=str), "n_sentences": pd.Series(dtype="int32")})
+        else pd.DataFrame(
+            {
+                "doc_id": pd.Series(dtype=str),
+                "n_sentences": pd.Series(dtype="int32"),
+                "duplicate_of": pd.Series(dtype=str),
+            }
+        )
     )
     per_file = []
     for path in _files(sentences):
@@ -110,7 +124,9 @@ def check_snapshot(
     results = [
         _check("documents_doc_id_unique", docs, _unique_doc_id),
         _check("document_sentences_in_one_file", agg, _unique_doc_id),
+        _check("duplicate_of_is_a_published_representative", docs, _links_to_representative),
     ]
+    docs = docs.drop(columns=["duplicate_of"])
     merged = docs.merge(agg, on="doc_id", how="outer", indicator=True)
     merged["_merge"] = merged["_merge"].astype(str)
     results += [_check(name, merged, pred) for name, pred in CONSISTENCY_CHECKS.items()]

@@ -66,7 +66,9 @@ def _strings(pattern: str, name: str) -> Suspect:
 def _suspect_hex(name: str, length: int) -> Suspect:
     # RE2's $ is the end of the text: stricter than Python's, which is what a filter needs
     regex = f"^[0-9a-f]{{{length}}}$"
-    return lambda t: pc.invert(pc.match_substring_regex(t.column(name), regex))
+    return lambda t: pc.and_kleene(
+        pc.is_valid(t.column(name)), pc.invert(pc.match_substring_regex(t.column(name), regex))
+    )
 
 
 _HEX = {"^[0-9a-f]{32}$": 32, "^[0-9a-f]{64}$": 64}
@@ -91,9 +93,15 @@ def _builtin(name: str, check: str, stats: dict) -> Suspect | None:
             pc.is_valid(t.column(name)), pc.invert(pc.is_in(t.column(name), allowed))
         )
     if check == "greater_than_or_equal_to":
-        return lambda t: pc.invert(pc.greater_equal(t.column(name), stats["min_value"]))
+        return lambda t: pc.and_kleene(
+            pc.is_valid(t.column(name)),
+            pc.invert(pc.greater_equal(t.column(name), stats["min_value"])),
+        )
     if check == "less_than_or_equal_to":
-        return lambda t: pc.invert(pc.less_equal(t.column(name), stats["max_value"]))
+        return lambda t: pc.and_kleene(
+            pc.is_valid(t.column(name)),
+            pc.invert(pc.less_equal(t.column(name), stats["max_value"])),
+        )
     return None
 
 
@@ -168,6 +176,12 @@ _CUSTOM: dict[tuple[str, str | None, str], Suspect] = {
     ("documents", "published_at", "published_at_in_range"): _published_at_in_range,
     ("documents", "removed", "removed_is_list_of_rule_and_text"): _removed_shape,
     ("documents", None, "n_chars_equals_len_text"): _n_chars,
+    ("documents", None, "dup_similarity_with_duplicate_of"): (
+        lambda t: pc.not_equal(
+            pc.is_null(t.column("duplicate_of")),
+            pc.is_null(t.column("dup_similarity"), nan_is_null=True),
+        )
+    ),
     ("sentences", "text", "no_control_or_zero_width_chars"): _strings(
         models._FORBIDDEN_SENTENCE, "text"
     ),
@@ -208,8 +222,8 @@ def plan(dataset: str, schema: pa.DataFrameSchema) -> list[tuple[str, Suspect]] 
         is_float = pa_arrow.types.is_floating(arrow.field(name).type)
         if not column.nullable:
             checks.append((f"{name}.not_null", _not_null(name, is_float)))
-        elif is_float:
-            return None  # NaN handling of nullable floats: not needed, not written
+        # a nullable float's NaN is missing to pandera; the value checks below flag it
+        # (NaN compares false), so pandera looks at such rows
         if column.unique:
             checks.append((f"{name}.unique", _unique([name])))
         for check in column.checks:
