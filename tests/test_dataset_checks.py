@@ -21,7 +21,8 @@ def _docs(path, rows):
         values = {"duplicate_of": dup, "dup_similarity": None if dup is None else 0.9,
                   "doc_id": doc_id, "source": f"{doc_id[:3]}.txt", "script": "hans", "encoding": "utf-8",
                   "text": "正文。", "raw_text": "正文。", "removed": [], "extraction": "main_block",
-                  "removed_share": 0.0, "confidence": 1.0, "n_chars": 3, "n_sentences": n,
+                  "removed_share": 0.0, "confidence": 1.0, "punctuation": "original",
+                  "punct_restored": 0, "n_chars": 3, "n_sentences": n,
                   "content_sha256": "0" * 64, "run_id": "r", "processed_at": 0}  # fmt: skip
         for name in cols:
             cols[name].append(values.get(name))

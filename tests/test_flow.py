@@ -41,7 +41,8 @@ def test_seeds_end_to_end(seeds, tmp_path):
         read(out, "quarantine"),
     )
     assert docs.num_rows == 5 and quarantine.num_rows == 0
-    assert sents.num_rows == report["counts"]["sentences"] > 400
+    # about 300 sentences: seed 000 makes whole sentences since its punctuation is restored
+    assert sents.num_rows == report["counts"]["sentences"] > 250
     assert set(docs.column("source").to_pylist()) == {p.name for p in SEEDS.glob("*.txt")}
     rows = {r["source"][:3]: r for r in docs.to_pylist()}
     # seed 001 comes out Simplified, its boilerplate gone

@@ -12,14 +12,23 @@ from tests.conftest import seed_text
 from zhclean.core.chars import split_lines
 from zhclean.core.simplify import to_simplified
 from zhclean.normalizers.script import detect_script
-from zhclean.normalizers.text import normalize_text
+from zhclean.normalizers.text import normalize_lines, normalize_text
 
 
-def test_seed_000_dot_full_stops_become_chinese_full_stops():
-    raw = seed_text("000")
-    out = normalize_text(raw)
-    assert "11月2日。中共国家人口计生委党组书记李斌主持召开党组专题会议。集中学习" in out
-    assert "'基层人口计生工作模范王桂珍事迹报告会'。广泛宣传" in out
+def test_seed_000_collapsed_line_is_left_to_the_punctuation_step():
+    """Seed 000 wrote every 。，、 as '.': the normalizer no longer reads them as full
+    stops; it hands the line and its dots to the punctuation step (test_punctuation.py)."""
+    text, collapsed = normalize_lines(seed_text("000"))
+    assert list(collapsed) == [1]
+    line = text.split("\n")[1]
+    assert "11月2日.中共国家人口计生委党组书记李斌主持召开党组专题会议.集中学习" in line
+    assert "'基层人口计生工作模范王桂珍事迹报告会'.广泛宣传" in line
+    assert len(collapsed[1]) > 200 and all(line[p] == "." for p in collapsed[1])
+
+
+def test_dot_full_stops_beside_normal_punctuation_still_become_chinese_full_stops():
+    out = normalize_text("11月2日,中共国家人口计生委党组书记李斌主持召开党组专题会议.集中学习")
+    assert out == "11月2日，中共国家人口计生委党组书记李斌主持召开党组专题会议。集中学习"
 
 
 def test_seed_001_spaces_and_ascii_punctuation():

@@ -107,4 +107,4 @@ def test_pipeline_tokens_match_the_public_function_and_rebuild_the_text(kind):
             assert sentence.tokens == tokenize(sentence.text)
             assert "".join(sentence.tokens) == re.sub(r"\s+", "", sentence.text)
             checked += 1
-    assert checked > 400
+    assert checked > 250  # about 300: seed 000 makes whole sentences (punctuation restored)

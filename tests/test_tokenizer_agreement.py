@@ -30,7 +30,8 @@ def test_fast_tokens_agree_with_the_reference_sentence_by_sentence():
     print(report)
     sets = {r.name: r for r in results}
     assert set(sets) == {"seeds", "dev", "dev_raw", "classes", "bench", "fuzz"}
-    assert sets["seeds"].sentences > 400 and sets["dev"].sentences > 2500
+    # seeds: about 300 (seed 000 makes whole sentences since its punctuation is restored)
+    assert sets["seeds"].sentences > 250 and sets["dev"].sentences > 2500
     assert sets["dev_raw"].sentences > 5000 and sets["bench"].sentences > 5000
     for result in results:
         assert result.share >= TARGET, report

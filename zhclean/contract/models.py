@@ -15,7 +15,7 @@ from pandera.typing import Series
 
 from zhclean.core.dates import EARLIEST_PUBLICATION
 from zhclean.core.params import MAX_SENTENCE_CHARS
-from zhclean.core.record import EXTRACTIONS
+from zhclean.core.record import EXTRACTIONS, PUNCTUATIONS
 from zhclean.core.simplify import SCRIPTS, to_simplified
 
 MIN_PUBLISHED_AT = pd.Timestamp(EARLIEST_PUBLICATION)
@@ -111,7 +111,16 @@ class DocumentsModel(_Contract):
         ge=0,
         le=1,
         description="how sure the cleaner is that text is the page's article (0-1; "
-        "conservative extractions score at most 0.3): `where confidence >= 0.5` keeps the sure ones",
+        "conservative extractions score at most 0.3; for restored punctuation, at most the "
+        "share of marks that were not close calls): `where confidence >= 0.5` keeps the sure ones",
+    )
+    punctuation: Series[str] = pa.Field(
+        isin=list(PUNCTUATIONS),
+        description="original: the text's own punctuation; restored: its 。，、 had all been "
+        "written as '.', and a model gave them back (raw_text keeps the input)",
+    )
+    punct_restored: Series[pd.Int32Dtype] = pa.Field(
+        ge=0, description="how many marks were restored (0 when punctuation is original)"
     )
     n_chars: Series[pd.Int64Dtype] = pa.Field(ge=0, description="len(text)")
     n_sentences: Series[pd.Int32Dtype] = pa.Field(

@@ -45,6 +45,14 @@ def _repeat(value: object, n: int, type_: pa.DataType) -> pa.Array:
     return pa.array([value] * n, type_)
 
 
+def _confidence(doc: Document) -> float | None:
+    """The cleaner's confidence, lowered to the punctuation step's when it restored marks
+    (a document with many close calls is one to look at)."""
+    if doc.punct_confidence is None or doc.confidence is None:
+        return doc.confidence
+    return min(doc.confidence, doc.punct_confidence)
+
+
 def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetime) -> pa.Table:
     n = len(docs)
     columns = {
@@ -62,7 +70,9 @@ def documents_table(docs: Sequence[Document], run_id: str, processed_at: datetim
         "removed": _removed(docs),
         "extraction": [d.extraction for d in docs],
         "removed_share": [d.removed_share for d in docs],
-        "confidence": [d.confidence for d in docs],
+        "confidence": [_confidence(d) for d in docs],
+        "punctuation": [d.punctuation for d in docs],
+        "punct_restored": [d.punct_restored for d in docs],
         "n_chars": [len(d.text) for d in docs],
         "n_sentences": [len(d.sentences) for d in docs],
         "content_sha256": [d.content_sha256 for d in docs],

@@ -21,6 +21,10 @@ SHORT_LINES = "short_lines"
 CONSERVATIVE = "conservative"
 EMPTY = "empty"
 EXTRACTIONS = (MAIN_BLOCK, SHORT_LINES, CONSERVATIVE)
+# The ``punctuation`` column: the text's own marks, or 。，、 restored from collapsed dots.
+PUNCT_ORIGINAL = "original"
+PUNCT_RESTORED = "restored"
+PUNCTUATIONS = (PUNCT_ORIGINAL, PUNCT_RESTORED)
 # The check of a source deleted between the scan and its reading: it is reported as
 # missing, like a source deleted before the run, and its published rows stay.
 VANISHED = "vanished"
@@ -125,6 +129,13 @@ class Document:
     removed_share: float | None = None
     # in [0, 1]: how sure the stripper is that the text is the page's article
     confidence: float | None = None
+    # Lines of ``text`` whose 。，、 were all written as '.', with the offsets of their dots
+    # after Han (the normalizer finds them, the punctuation step gives them their marks back); what was done ("original" or
+    # "restored"), how many marks, and how sure the model was (None: nothing restored).
+    collapsed_lines: dict[int, list[int]] = field(default_factory=dict)
+    punctuation: str = PUNCT_ORIGINAL
+    punct_restored: int = 0
+    punct_confidence: float | None = None
     removed: list[tuple[str, str]] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)

@@ -22,6 +22,7 @@ from zhclean.core.chars import (
 from zhclean.core.record import Document
 from zhclean.core.spans import in_spans, protected_spans
 from zhclean.core.step import Step
+from zhclean.normalizers.punctuation import FULL_STOP_RE, collapsed_lines
 
 # Zero-width, bidi and other invisible format characters, plus C0/C1 controls except \n.
 _INVISIBLE = (
@@ -55,8 +56,6 @@ _SPACE_RUN_RE = re.compile(r" {2,}")
 _WORD_RE = re.compile(r"[^\W_]")
 _LINE_EDGE_RE = re.compile(r" *\n *")
 
-_CLOSING = "”’」』）》】〕"
-
 # Each pass finds its literal character first (so the regex engine skips ahead fast) and
 # checks the context with lookarounds, so only the matches that change call Python.
 # A parenthesised group touching Han, or containing it.
@@ -67,9 +66,9 @@ _LONE_PAREN_RE = re.compile(f"[()](?:(?<={HAN}[()])|(?={HAN}))")
 # A single ASCII '.' right after Han (or a closing quote/bracket after Han) is a full stop,
 # unless letters follow it: then it is a file extension or a domain (新闻.html, 中国.cn).
 # Han, a closing mark or a quote before it also means it does not follow another '.'.
-_FULL_STOP_RE = re.compile(
-    f"\\.(?![.A-Za-z])(?:(?<={HAN}\\.)|(?<=[{_CLOSING}]\\.)|(?<={HAN}['\"]\\.))"
-)
+# Lines whose 。，、 were all collapsed to '.' keep their dots for the punctuation step
+# (zhclean/normalizers/punctuation.py), which gives each its mark back.
+_FULL_STOP_RE = FULL_STOP_RE
 # Runs of ASCII , : ; ? ! next to Han convert as a unit, so "?!" and "?:" stay together:
 # a run converts when Chinese context precedes it or Han follows it. Nearly every run in
 # Chinese text converts, so the pass finds the runs that stay (this pattern: a maximal run
@@ -143,9 +142,36 @@ def _paren_pair(m: re.Match[str], text: str) -> str:
 
 
 def normalize_punctuation(text: str) -> str:
-    """Make ASCII punctuation full-width where it punctuates Chinese, and ``.`` a ``。``."""
+    """Make ASCII punctuation full-width where it punctuates Chinese, and ``.`` a ``。``
+    (except in lines whose 。，、 were collapsed to ``.``: see :func:`normalize_lines`)."""
+    return _normalize_punctuation(text)[0]
+
+
+def _line_spans(text: str, lines: dict[int, list[int]]) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the given lines of ``text``."""
+    wanted = set(lines)
+    out, start = [], 0
+    for i, line in enumerate(text.split("\n")):
+        if i in wanted:
+            out.append((start, start + len(line)))
+        start += len(line) + 1
+    return out
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans covering the same offsets (``in_spans`` needs them)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _normalize_punctuation(text: str) -> tuple[str, dict[int, list[int]]]:
     if not HAN_RE.search(text):
-        return text
+        return text, {}
     # Every substitution below is one character for one, so span offsets stay valid.
     spans = protected_spans(text)
     for _ in range(4 if "(" in text else 0):  # nested pairs convert inside out: "((们))"
@@ -155,9 +181,13 @@ def normalize_punctuation(text: str) -> str:
         text = converted
     if "(" in text or ")" in text:
         text = _sub_outside(_LONE_PAREN_RE, text, _lone_paren, spans)
+    collapsed: dict[int, list[int]] = {}
     if "." in text:
-        text = _sub_outside(_FULL_STOP_RE, text, "。" if not spans else _full_stop, spans)
-    return _fullwidth_punct_runs(text, spans)
+        collapsed = collapsed_lines(text, spans)
+        # a collapsed line keeps its dots: the ``.`` pass skips it as a protected span
+        skip = _merged(spans + _line_spans(text, collapsed)) if collapsed else spans
+        text = _sub_outside(_FULL_STOP_RE, text, "。" if not skip else _full_stop, skip)
+    return _fullwidth_punct_runs(text, spans), collapsed
 
 
 def _has_any(text: str, chars: str) -> bool:
@@ -167,10 +197,20 @@ def _has_any(text: str, chars: str) -> bool:
 def normalize_text(raw: str) -> str:
     """Return the normalized form of ``raw``: one spelling for newlines, spaces and punctuation.
 
+    Lines whose 。，、 were collapsed to ``.`` keep their dots (see :func:`normalize_lines`).
+    """
+    return normalize_lines(raw)[0]
+
+
+def normalize_lines(raw: str) -> tuple[str, dict[int, list[int]]]:
+    """The normalized form of ``raw`` and the lines whose 。，、 were all written as ``.``
+    (line index → offsets of its dots after Han; the dots are left for the punctuation
+    step).
+
     Newlines become ``\\n``; text is NFC; zero-width and control characters, noncharacters
-    and private-use icon glyphs are deleted; every kind of space becomes one ASCII space; full-width letters
-    and digits become half-width; lines are stripped; ASCII punctuation in Chinese context
-    becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
+    and private-use icon glyphs are deleted; every kind of space becomes one ASCII space;
+    full-width letters and digits become half-width; lines are stripped; ASCII punctuation
+    in Chinese context becomes full-width. Blank lines are kept: they mark paragraph breaks for hard-wrap
     repair. No pattern crosses a newline, so the punctuation passes run on the whole text.
     """
     # Each pass first asks (with a fast literal search) whether it has anything to do.
@@ -184,7 +224,7 @@ def normalize_text(raw: str) -> str:
     if " \n" in text or "\n " in text:
         text = _LINE_EDGE_RE.sub("\n", text)
     text = text.strip(" ")
-    return normalize_punctuation(text)
+    return _normalize_punctuation(text)
 
 
 class TextNormalizer(Step):
@@ -206,7 +246,7 @@ class TextNormalizer(Step):
             shown = ", ".join(f"U+{ord(c):04X}" for c in kinds[:5]) + (", ..." if kinds[5:] else "")
             doc.removed.append((NONCHARACTERS, f"{len(found)} noncharacter(s) deleted: {shown}"))
             self.count("noncharacters_deleted", len(found))
-        doc.text = normalize_text(doc.input_text)
+        doc.text, doc.collapsed_lines = normalize_lines(doc.input_text)
         self.count("chars_in", len(doc.input_text))
         self.count("chars_out", len(doc.text))
         if not doc.text.strip():

@@ -1,5 +1,8 @@
 """Explain how the stripper read a page, line by line: ``zhclean explain SOURCE``.
 
+A document whose 。，、 had been written as ``.`` also lists each mark the punctuation step
+restored, with the model's probabilities for 。，、 and the text around it.
+
 :func:`explain` is pure: text in, report out; :func:`explain_source` reads a source the
 way a run does (same checks, same decoding, HTML converted with its DOM evidence, the
 repeated lines of its folder). For every line it shows whether the line is kept (``+``)
@@ -27,7 +30,14 @@ from zhclean.core.params import RunParams
 from zhclean.core.record import CONSERVATIVE, Document, SourceRef
 from zhclean.core.simplify import to_simplified
 from zhclean.extractors.metadata import MetadataExtractor
-from zhclean.normalizers.text import normalize_text
+from zhclean.normalizers.punctuation import (
+    CLOSE_MARGIN,
+    MARKS,
+    Decision,
+    punct_confidence,
+    restore_text,
+)
+from zhclean.normalizers.text import normalize_lines
 from zhclean.readers.files import FileReader, list_sources
 from zhclean.readers.html import HtmlConverter
 from zhclean.run.plan import scan_sources
@@ -63,7 +73,8 @@ def explain(
     stripper = BoilerplateStripper(
         rules or RuleSet.load(), {"": repeated} if repeated else None, config
     )
-    text = to_simplified(normalize_text(raw_text))
+    text, collapsed = normalize_lines(raw_text)
+    text, decisions = restore_text(to_simplified(text), collapsed)
     page = stripper.prepare(text, split_lines(raw_text), "", dom)
     stripper.score([page])
     ex = stripper.decide(page)
@@ -88,6 +99,7 @@ def explain(
         f"title {doc.title!r}   published_at {doc.published_at}   "
         f"source {doc.source_name!r}   author {doc.author!r}"
     )
+    out.extend(_punctuation_lines(text, decisions, width))
     out.append("")
     out.append(
         "line  keep  decision           rule              score  text  "
@@ -110,6 +122,34 @@ def explain(
             f"{_clip(line.text, width)}  [{why}]{fields}"
         )
     return "\n".join(out)
+
+
+def _punctuation_lines(text: str, decisions: list[Decision], width: int) -> list[str]:
+    """The punctuation step's part of the report: each restored mark, the model's
+    probabilities for 。，、 and the text around it."""
+    if not decisions:
+        return ["punctuation original"]
+    counts = "  ".join(f"{m} {sum(d.mark == m for d in decisions)}" for m in MARKS)
+    close = sum(d.close for d in decisions)
+    out = [
+        f"punctuation restored: {len(decisions)} marks ({counts}) in "
+        f"{len({d.line for d in decisions})} lines whose 。，、 were all written as '.'; "
+        f"{close} close calls (two marks within {CLOSE_MARGIN:.2f}), confidence "
+        f"{punct_confidence(close, len(decisions)):.2f}",
+        "",
+        "line  offset  mark  p(。)  p(，)  p(、)  close  context",
+    ]
+    lines = text.split("\n")
+    side = max(4, (width - 3) // 4)
+    for d in decisions:
+        line = lines[d.line]
+        context = f"{line[max(0, d.offset - side) : d.offset]}[{d.mark}]{line[d.offset + 1 : d.offset + 1 + side]}"
+        p = "  ".join(f"{x:.2f}" for x in d.probs)
+        out.append(
+            f"{d.line:4d}  {d.offset:6d}  {d.mark}    {p}  {'yes' if d.close else '   '}    {context}"
+        )
+    out.append("")
+    return out
 
 
 def explain_source(params: RunParams, source: str, width: int = 60) -> str:

@@ -1,5 +1,6 @@
-"""The pipeline, assembled once: read → convert HTML → normalize → convert script → strip
-boilerplate → extract metadata → assemble → split → tokenize → validate → sign → write.
+"""The pipeline, assembled once: read → convert HTML → normalize → convert script →
+restore collapsed punctuation → strip boilerplate → extract metadata → assemble → split →
+tokenize → validate → sign → write.
 
 Tests, the benchmark, ``zhclean run`` and cluster workers all build it here, so they all
 run the same steps in the same order.
@@ -16,6 +17,7 @@ from zhclean.cleaners.rules import RuleSet
 from zhclean.core.params import DEFAULTS, RunParams
 from zhclean.core.step import Pipeline, Step
 from zhclean.extractors.metadata import MetadataExtractor
+from zhclean.normalizers.punctuation import PunctuationRestorer
 from zhclean.normalizers.script import ScriptConverter
 from zhclean.normalizers.text import TextNormalizer
 from zhclean.readers.files import FileReader
@@ -45,6 +47,7 @@ def build_pipeline(
         HtmlConverter(),
         TextNormalizer(),
         ScriptConverter(),
+        PunctuationRestorer(),
         BoilerplateStripper(RuleSet.load(), repeated, stripper),
         MetadataExtractor(now=now),
         ParagraphAssembler(),

@@ -1,0 +1,232 @@
+"""Collapsed punctuation (issue 19): text whose 。，、 were all written as '.' is found and
+given its marks back; every other text stays exactly as it was."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evals.punct_eval import collapse_marks, reference_text, repo_documents, score_documents
+from tests.conftest import REPO, seed_text
+from zhclean.contract.rows import documents_table
+from zhclean.core.record import Document
+from zhclean.core.simplify import to_simplified
+from zhclean.normalizers.punctuation import (
+    MARKS,
+    PunctModel,
+    PunctuationRestorer,
+    candidates,
+    collapsed_lines,
+    restore_text,
+)
+from zhclean.normalizers.script import ScriptConverter
+from zhclean.normalizers.text import TextNormalizer, normalize_lines, normalize_text
+from zhclean.run.explain import explain
+from zhclean.run.pipeline import build_pipeline
+
+# What restoration reaches on the repository's own punctuated text (seeds 001-004 and the
+# 34 dev pages' gold, collapsed; none of it is trained on), less a margin: a model or a
+# change that does worse fails here. Measured values: see the README ("Punctuation").
+FLOOR = {"sentence_boundary_f1": 0.60, "enum_comma_f1": 0.52, "marks_right": 0.69}
+
+
+def _front(text: str) -> Document:
+    """A document through read-free front part of the pipeline, up to the split."""
+    pipe = build_pipeline(tokenize=False, validate=False, now=datetime(2026, 11, 1))
+    return next(iter(pipe([Document.from_text(text, "000.txt")])))
+
+
+@pytest.fixture(scope="module")
+def seed_000() -> Document:
+    return _front(seed_text("000"))
+
+
+def test_seed_000_reads_as_chinese(seed_000):
+    text = seed_000.text
+    assert seed_000.punctuation == "restored"
+    assert "习近平、李源潮等中央领导同志" in text
+    assert "习近平。" not in text and "习近平." not in text
+    # clauses are joined by ，: far fewer sentences than the 229 fragments of before
+    assert text.count("，") >= 40
+    assert len(seed_000.sentences) < 120
+    assert "." not in text.replace("'", "")  # every collapsed dot got a mark
+    assert seed_000.raw_text == seed_text("000")
+
+
+def test_seed_000_counts_and_confidence(seed_000):
+    assert seed_000.punct_restored == sum(text.count(m) for m in MARKS for text in [seed_000.text])
+    assert 0.0 < seed_000.punct_confidence <= 1.0
+    row = documents_table([_with_ids(seed_000)], "r", datetime(2026, 11, 1)).to_pylist()[0]
+    assert row["punctuation"] == "restored" and row["punct_restored"] == seed_000.punct_restored
+    assert row["confidence"] == min(seed_000.confidence, seed_000.punct_confidence)
+
+
+def _with_ids(doc: Document) -> Document:
+    doc.doc_id, doc.content_sha256, doc.encoding, doc.script = "0" * 32, "0" * 64, "utf-8", "hans"
+    return doc
+
+
+def test_other_seeds_keep_their_punctuation():
+    for prefix in ("001", "002", "003", "004"):
+        assert normalize_lines(seed_text(prefix))[1] == {}, prefix
+        doc = _front(seed_text(prefix))
+        assert doc.punctuation == "original" and doc.punct_restored == 0
+        assert doc.punct_confidence is None
+    assert "奖扶对象1.789亿奖扶资金" in normalize_text(seed_text("004"))
+
+
+def test_dev_and_class_pages_are_never_detected(webtext_pages):
+    """Real pages with stray dots ("肾病.糖尿病.痛风一绝", a forum reply written with '.'
+    as its full stop, "鎮公所. 石岡鎮誌. 2012.") keep the normalizer's old reading."""
+    for page, row in webtext_pages.items():
+        assert collapsed_lines(normalize_text(row["raw"])) == {}, page
+    for path in sorted((REPO / "evals" / "data" / "classes").rglob("*.txt")):
+        assert normalize_lines(path.read_text(encoding="utf-8"))[1] == {}, path.name
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a stray dot among normal punctuation: a full stop, as before
+        ("我觉得这很重要，大家都同意.但是还要讨论。", "我觉得这很重要，大家都同意。但是还要讨论。"),
+        # one dot after Han and nothing else to go by: as before
+        ("很好.推荐", "很好。推荐"),
+    ],
+)
+def test_stray_dots_stay_full_stops(text, expected):
+    assert normalize_text(text) == expected
+
+
+def test_protected_spans_and_list_numbers_survive_restoration():
+    raw = (
+        "国家兑现1.789亿奖扶资金.涉及群众120万人.访问www.gov.cn查看.版本v2.3.1发布.满意率为99.7%."
+        "要求如下.1.加强学习.2.提高认识.各地要认真落实.确保工作取得实效"
+    )
+    text, collapsed = normalize_lines(raw)
+    assert collapsed
+    restored, decisions = restore_text(to_simplified(text), collapsed)
+    for kept in ("1.789亿", "www.gov.cn", "v2.3.1", "99.7%", "1.加强学习", "2.提高认识"):
+        assert kept in restored, kept
+    assert len(restored) == len(raw)
+    assert all(restored[d.offset] in MARKS for d in decisions)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["我们", "北京", "上海", "1.5", "v2", "等", "发展", "好", "了"]),
+                min_size=1, max_size=40),
+       st.lists(st.sampled_from([".", "", "", ". ", "..."]), min_size=40, max_size=40))  # fmt: skip
+def test_restoration_only_turns_dots_into_marks(words, seps):
+    raw = "".join(w + s for w, s in zip(words, seps, strict=False))
+    text, collapsed = normalize_lines(raw)
+    restored, decisions = restore_text(text, collapsed)
+    assert len(restored) == len(text)
+    changed = [i for i, (a, b) in enumerate(zip(text, restored, strict=True)) if a != b]
+    assert changed == sorted(d.offset for d in decisions)
+    assert all(text[i] == "." and restored[i] in MARKS for i in changed)
+    # a restored text is not collapsed any more, and normalizing it again changes nothing
+    assert normalize_lines(restored) == (restored, {})
+
+
+def test_a_line_gets_the_same_marks_alone_or_in_a_batch():
+    """Deterministic: a line's probabilities do not depend on the other lines with it."""
+    model = PunctModel.load()
+    lines = [collapse_marks(reference_text(t)).split("\n")[0] for t in repo_documents()[:6]]
+    items = [(ln, candidates(ln)) for ln in lines if candidates(ln)]
+    together = model.predict(items)
+    for item, probs in zip(items, together, strict=True):
+        alone = model.predict([item])[0]
+        assert np.array_equal(alone, probs)
+
+
+def _seed_000_item() -> tuple[str, list[int]]:
+    text, collapsed = normalize_lines(seed_text("000"))
+    line = to_simplified(text).split("\n")[next(iter(collapsed))]
+    return line, candidates(line)
+
+
+def test_a_long_line_gets_the_same_probabilities_alone_or_beside_its_copies():
+    """Seed 000's line (229 candidates) alone, beside a copy of itself (the same length
+    group of the recurrence) and beside other lines: the same probabilities, bit for bit."""
+    model = PunctModel.load()
+    item = _seed_000_item()
+    other = "今天天气很好.我们去公园散步.看到很多人在锻炼"
+    alone = model.predict([item])[0]
+    for batch in ([item, item], [item, (other, candidates(other)), item]):
+        for probs in model.predict(batch)[:: len(batch) - 1]:
+            assert np.array_equal(probs, alone)
+
+
+class _CountingModel(PunctModel):
+    """The packaged model, recording the lines it computes."""
+
+    def __init__(self) -> None:
+        self.__dict__.update(PunctModel.load().__dict__)
+        self.computed: list[str] = []
+
+    def _predict(self, items):
+        self.computed += [line for line, _ in items]
+        return super()._predict(items)
+
+
+def test_copies_of_a_collapsed_document_are_computed_once():
+    """Reposted collapsed text (the benchmark corpus is such copies): each distinct line
+    goes through the network once per batch, and every copy gets the same marks."""
+    model = _CountingModel()
+    step = PunctuationRestorer(model)
+    docs = [
+        Document.from_text(seed_text(p), f"{k}/{p}.txt") for k in range(4) for p in ("000", "001")
+    ]
+    for s in (TextNormalizer(), ScriptConverter()):
+        s.run(docs)
+    step.run(docs)
+    assert len(model.computed) == 1
+    restored = [d for d in docs if d.punct_restored]
+    assert len(restored) == 4 and len({(d.text, d.punct_confidence) for d in restored}) == 1
+    assert restored[0].text == _restored_alone(seed_text("000"))
+
+
+def _restored_alone(raw: str) -> str:
+    doc = Document.from_text(raw, "000.txt")
+    for s in (TextNormalizer(), ScriptConverter(), PunctuationRestorer()):
+        s.run([doc])
+    return doc.text
+
+
+def test_restoration_beats_the_floor_on_real_text():
+    """Seeds 001-004 and the dev pages' gold, every 。，、 collapsed to '.', restored
+    through the runtime's own path (not trained on)."""
+    ours, base = score_documents(repo_documents())
+    s, b = ours.summary(), base.summary()
+    assert s["marks"] > 8000 and ours.skipped == 0
+    assert s["sentence_boundary_f1"] >= FLOOR["sentence_boundary_f1"], s
+    assert s["enum_comma"][2] >= FLOOR["enum_comma_f1"], s
+    assert s["marks_right"] >= FLOOR["marks_right"], s
+    assert s["sentence_boundary_f1"] > b["sentence_boundary_f1"] + 0.1
+
+
+def test_step_counts_and_leaves_normal_documents_alone():
+    docs = [Document.from_text(seed_text(p), f"{p}.txt") for p in ("000", "001", "004")]
+    normalizer, converter, step = TextNormalizer(), ScriptConverter(), PunctuationRestorer()
+    for s in (normalizer, converter):
+        s.run(docs)
+    before = [d.text for d in docs]
+    step.run(docs)
+    assert docs[0].text != before[0] and docs[1:] and [d.text for d in docs[1:]] == before[1:]
+    counters = step.stats.counters
+    assert counters["documents_restored"] == 1
+    assert counters["marks_restored"] == docs[0].punct_restored
+    assert sum(counters[f"marks.{k}"] for k in ("full_stop", "comma", "enumeration_comma")) == (
+        docs[0].punct_restored
+    )
+
+
+def test_explain_shows_each_restored_mark_and_its_probabilities():
+    report = explain(seed_text("000"), now=datetime(2026, 11, 1))
+    assert "punctuation restored:" in report
+    rows = [ln for ln in report.splitlines() if "[、]李源潮" in ln]
+    assert rows and "、" in rows[0].split()[2]
+    assert "punctuation original" in explain(seed_text("001"), now=datetime(2026, 11, 1))
