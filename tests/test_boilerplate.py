@@ -329,3 +329,29 @@ def test_code_blocks_of_an_article_stay():
         assert to_simplified(normalize_text(p))[:20] in out.text
     assert "归档" not in out.text and "Copyright" not in out.text
     assert not any(t in out.text for t in RECENT)
+
+
+def test_a_paragraph_joined_across_a_break_is_converted_as_one_text():
+    """OpenCC converts by phrases: ``长藉`` / ``以来`` on two lines leave 藉 alone, while the
+    joined ``长藉以来`` converts to ``长借以来``. Published text must be what conversion
+    gives the joined paragraph, or the contract's ``simplified_only`` check quarantines a
+    good document (a reprint with one edited character did, in tests/test_dedup_runs.py)."""
+    from zhclean.cleaners.hardwrap import ParagraphAssembler
+    from zhclean.core.record import Line
+
+    # real lines of a page typeset at a fixed width, one character edited (期 -> 藉)
+    lines = [
+        "张家界的春天，美得让人眩目。长期过著从硕门到校门的机械生活，一下子置身于翠绿",
+        "欲滴的森林，看不完的奇山异峰，山涧涓流，名花异草，－－我简直要玩剥了。傍晚，",
+        "当我山花插满头，的里抱著一大把青青竹笋，乐不思蜀地回到招待所时，一位同事告诉",
+        "我胡耀邦去世的消息，像突然被泼了一瓢冷水，我顿时醒过来。",
+        "像我这样自小就跟随父母下乡回老家，在闭塞农村长大的人，对遥远京城的政治，长藉",
+        "以来，持一种不甚关心的态度。但胡耀邦先生其人罗事，我还是有所耳闻的。他突然辞",
+        "去总书记职务又突然去世的命运，除了令我感到悲男之外，更使我对中国的前景产生了",
+        "一种黯淡之感。",
+    ]
+    assert all(to_simplified(line) == line for line in lines)  # each line is converted
+    doc = Document(source="a.txt", raw_text="\n".join(lines), lines=[Line(t) for t in lines])
+    ParagraphAssembler().run([doc])
+    assert len(doc.paragraphs) == 2
+    assert "长借以来" in doc.text and to_simplified(doc.text) == doc.text

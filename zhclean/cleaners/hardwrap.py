@@ -3,6 +3,12 @@
 Some pages were typeset at a fixed width: every line of a paragraph is cut at the same
 display width, mid-sentence. Those breaks are not sentence boundaries, so they are joined
 before splitting; a line clearly shorter than the width ends its paragraph.
+
+OpenCC converts by phrases, and a phrase cut by a line break is converted as two pieces
+(``长藉`` / ``以来``: 藉 stays, while ``藉以`` in one line becomes ``借以``). A paragraph
+made by joining lines is therefore converted again, so the published text is what the
+conversion gives for the unbroken text, and the contract's ``simplified_only`` check
+(conversion leaves the text unchanged) holds for it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from collections import Counter
 
 from zhclean.core.chars import WIDE_RE
 from zhclean.core.record import Document
+from zhclean.core.simplify import to_simplified
 from zhclean.core.step import Step
 
 MIN_WRAP_WIDTH = 16
@@ -135,6 +142,7 @@ class ParagraphAssembler(Step):
             elif runs[-1]:
                 runs.append([])
         lines_in = sum(len(run) for run in runs)
+        single = {text for run in runs for text in run}
         runs = [join_broken_lines(run) for run in runs]
         self.count("lines_joined_at_punctuation", lines_in - sum(len(run) for run in runs))
         width = detect_wrap_width([t for run in runs for t in run])
@@ -142,6 +150,12 @@ class ParagraphAssembler(Step):
         if width is not None:
             self.count("docs_hard_wrapped")
             self.count("lines_joined", sum(len(r) for r in runs) - len(paragraphs))
+        for i, para in enumerate(paragraphs):
+            if para not in single:  # joined from lines: a phrase may now span a break
+                converted = to_simplified(para)
+                if converted != para:
+                    paragraphs[i] = converted
+                    self.count("joined_paragraphs_converted_again")
         doc.paragraphs = paragraphs
         doc.text = "\n".join(paragraphs)
         doc.removed.extend(
