@@ -97,6 +97,8 @@ def looks_like_html(text: str) -> bool:
     and ``>>`` as arrows or ``<书名>`` as title marks is not: a page has end tags or line
     breaks, and markup makes up a real share of it.
     """
+    if _DOC_START_RE.match(text[:4096]):
+        return True  # what markup_score(text).is_html says first, without counting tags
     return markup_score(text).is_html
 
 
