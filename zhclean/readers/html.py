@@ -438,7 +438,8 @@ def _walk(body: LexborNode, out: _Lines) -> None:
 
     It visits every node of the page, so the per-node work is kept to locals and C
     calls: one dict of attributes, children pushed from the last one back, a text
-    node's ``_Lines.add`` inlined."""
+    node's ``_Lines.add`` inlined, ``flush`` called only when a line is open (a
+    whitespace-only text node is never a run of source lines)."""
     serial = 0
     signatures: dict[tuple[int, str, str], int] = {}
     root = _Ctx(0, 0, 0, _NO_NEAR, 0, 0, 0)
@@ -449,12 +450,15 @@ def _walk(body: LexborNode, out: _Lines) -> None:
     while todo:
         node, parent = pop()
         if node is None:  # the end of a block element
-            flush()
+            if out.first is not None:  # (else flush has nothing to do)
+                flush()
             continue
         tag = node.tag
         if tag == "-text":
             text = node.text_content or ""
-            if "\n" in text and (parent.flags & 256 or _source_lines(text)):
+            if "\n" in text and (
+                parent.flags & 256 or (not text.isspace() and _source_lines(text))
+            ):
                 for k, piece in enumerate(text.split("\n")):
                     if k:
                         flush()
@@ -472,7 +476,8 @@ def _walk(body: LexborNode, out: _Lines) -> None:
         if tag[0] == "-":  # comments, doctype
             continue
         if tag == "br":
-            flush()
+            if out.first is not None:
+                flush()
             continue
         serial += 1
         flags = parent.flags | flag_tags.get(tag, 0)
@@ -507,7 +512,8 @@ def _walk(body: LexborNode, out: _Lines) -> None:
                 parent.block,
                 _signature(signatures, parent.signature, tag, names_),
             )
-            flush()
+            if out.first is not None:
+                flush()
             push((None, ctx))
         else:
             ctx = _Ctx(
