@@ -149,6 +149,9 @@ def is_meta(line: Line) -> bool:
     return (line.removed_by or "").startswith("meta.")
 
 
+_BLANK = line_features("")  # shared by every blank line: features are never modified
+
+
 @dataclass
 class Page:
     """One page while it is being decided: its lines and what the model sees of them."""
@@ -358,7 +361,8 @@ class BoilerplateStripper(Step):
         if dom is not None and len(dom) != len(texts):
             dom = None  # the lines no longer match the page's (never for the pipeline's text)
         lines = [Line(t.strip()) for t in texts]
-        feats = [line_features(ln.text) for ln in lines]
+        # a blank line's features are always the same (one in five lines of a text page)
+        feats = [line_features(ln.text) if ln.text else _BLANK for ln in lines]
         hits, tail_from, in_block = self._apply_rules(lines, feats)
         self._mark_title(lines, feats)
         pick = [i for i, ln in enumerate(lines) if ln.text]

@@ -228,12 +228,12 @@ def runs(good: np.ndarray, pages: Pages | None = None, gap: int = RUN_GAP) -> np
     """Run id of every row: runs of ``good`` rows at most ``gap`` rows apart within a
     page, with the rows between them; rows outside a run get -1."""
     n = len(good)
-    if pages is None:
-        pages = Pages.of([n])
     pos = np.flatnonzero(good)
     out = np.full(n, -1)
     if not len(pos):
         return out
+    if pages is None:
+        pages = Pages.of([n])
     new = np.ones(len(pos), dtype=bool)
     new[1:] = (np.diff(pos) > gap + 1) | (pages.page[pos[1:]] != pages.page[pos[:-1]])
     run_of = np.cumsum(new) - 1
