@@ -370,10 +370,14 @@ def _dom_columns(
     in_container, in_signature = pages.grouping(container), pages.grouping(signature)
     cont_han = _summed(in_container, han)
     sig_han = _summed(in_signature, han)
-    key = pages.page * (1 << 32) + signature
-    pairs = np.unique(np.stack([key, container]), axis=1)
-    sig_keys, sig_counts = np.unique(pairs[0], return_counts=True)
-    sig_containers = sig_counts[np.searchsorted(sig_keys, key)]
+    # per row: how many containers of its page hold its structure (distinct pairs of
+    # structure and container, counted per structure: one integer per pair, as a
+    # unique over stacked columns is 7 times slower)
+    sig_keys, key_of = np.unique(pages.page * (1 << 32) + signature, return_inverse=True)
+    low = int(container.min(initial=0))
+    span = int(container.max(initial=0)) - low + 1
+    pair_keys = np.unique(key_of * span + (container - low))
+    sig_containers = np.bincount(pair_keys // span, minlength=len(sig_keys))[key_of]
     sig_share = sig_han / page_han
     repeated = np.where(sig_containers >= 3, sig_share, 0.0)
     block_cols = [
