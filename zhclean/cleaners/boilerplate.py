@@ -149,6 +149,9 @@ def is_meta(line: Line) -> bool:
     return (line.removed_by or "").startswith("meta.")
 
 
+_BLANK = line_features("")  # shared by every blank line: features are never modified
+
+
 @dataclass
 class Page:
     """One page while it is being decided: its lines and what the model sees of them."""
@@ -358,7 +361,8 @@ class BoilerplateStripper(Step):
         if dom is not None and len(dom) != len(texts):
             dom = None  # the lines no longer match the page's (never for the pipeline's text)
         lines = [Line(t.strip()) for t in texts]
-        feats = [line_features(ln.text) for ln in lines]
+        # a blank line's features are always the same (one in five lines of a text page)
+        feats = [line_features(ln.text) if ln.text else _BLANK for ln in lines]
         hits, tail_from, in_block = self._apply_rules(lines, feats)
         self._mark_title(lines, feats)
         pick = [i for i, ln in enumerate(lines) if ln.text]
@@ -462,13 +466,13 @@ class BoilerplateStripper(Step):
         if model.gap and keep.any():
             up, down = _gaps(keep)
             keep |= (up + down - 1 <= model.gap) & (page.p >= model.fill)
-        decided = np.asarray([lines[i].kept for i in rows], dtype=bool)
+        row_list = rows.tolist()
+        decided = np.fromiter((lines[i].kept for i in row_list), dtype=bool, count=len(row_list))
         keep &= decided
         ex = Extraction(MAIN_BLOCK, page)
         self._bounds(page, keep, decided, ex)
-        for r, i in enumerate(rows):
-            if decided[r] and not keep[r]:
-                lines[i].removed_by = MODEL_BOILERPLATE
+        for i in rows[decided & ~keep].tolist():
+            lines[i].removed_by = MODEL_BOILERPLATE
         ex.meta_restored = self._resolve_meta_zones(page, keep)
         good = page.x[:, INDEX["is_good"]] > 0
         kept_good = np.flatnonzero(keep & good)
@@ -555,19 +559,22 @@ class BoilerplateStripper(Step):
         body = np.flatnonzero(keep & (page.x[:, INDEX["is_good"]] > 0))
         if not len(body):
             return 0
-        meta = np.fromiter((is_meta(lines[i]) for i in rows), dtype=bool, count=len(rows))
-        kept_before = np.zeros(len(rows), dtype=bool)  # nearest non-metadata row above kept
-        kept_after = np.zeros(len(rows), dtype=bool)
+        row_list = rows.tolist()
+        meta_list = [is_meta(lines[i]) for i in row_list]
+        meta = np.asarray(meta_list, dtype=bool).reshape(len(row_list))
+        keep_list = keep.tolist()
+        kept_before = [False] * len(row_list)  # nearest non-metadata row above kept
+        kept_after = [False] * len(row_list)
         last = False
-        for r in range(len(rows)):
+        for r, m in enumerate(meta_list):
             kept_before[r] = last
-            if not meta[r]:
-                last = bool(keep[r])
+            if not m:
+                last = keep_list[r]
         last = False
-        for r in range(len(rows) - 1, -1, -1):
+        for r in range(len(row_list) - 1, -1, -1):
             kept_after[r] = last
-            if not meta[r]:
-                last = bool(keep[r])
+            if not meta_list[r]:
+                last = keep_list[r]
         prose = np.flatnonzero(keep & (page.x[:, INDEX["is_prose"]] > 0))
         header_end = rows[prose[0]] if len(prose) else rows[body[0]]
         first, last_row = rows[body[0]], rows[body[-1]]

@@ -132,7 +132,19 @@ def _union(rules: list[Rule], floating: bool = False) -> re.Pattern[str] | None:
     if not rules:
         return None
     union = "|".join(f"(?:{_NAMED_GROUP_RE.sub('(?:', r.pattern.pattern)})" for r in rules)
-    first = [_first_chars(r.pattern.pattern) for r in rules] if floating else [None]
+    first = [_first_chars(r.pattern.pattern) for r in rules]
+    if not floating:
+        # Matched at the start of the line only: each alternative whose first characters
+        # are known looks at the line's first character before it tries its pattern
+        # (the union only says whether some rule may match: the same answer, ~2x faster).
+        return re.compile(
+            "|".join(
+                f"(?=[{f}])(?:{_NAMED_GROUP_RE.sub('(?:', r.pattern.pattern)})"
+                if f is not None
+                else f"(?:{_NAMED_GROUP_RE.sub('(?:', r.pattern.pattern)})"
+                for r, f in zip(rules, first, strict=True)
+            )
+        )
     if any(f is None for f in first):
         return re.compile(union)
     # Searched, a union is tried at every position of the line. When every match must

@@ -250,8 +250,6 @@ class MetadataExtractor(Step):
     ) -> None:
         """Rank date evidence: a dateline or byline above the article, then a labelled
         post footer (发表于 …), then any date above the article, then a year-month."""
-        datelines: list[tuple[datetime, str]] = []
-        labelled: list[tuple[datetime, str]] = []
         embedded: list[tuple[datetime, str]] = []
         year_month: list[tuple[datetime, str]] = []
         for i, line in enumerate(lines):
@@ -261,20 +259,27 @@ class MetadataExtractor(Step):
             fields = line.fields or {}
             if line.kept and start <= i <= end and "date" not in fields:
                 continue  # dates inside the article are events, not its publication time
+            labelled = rid.startswith(_LABELLED_DATE_RULES)
+            if embedded and not labelled:
+                continue  # only a labelled date can still outrank the one found
             text = fields.get("date") or line.text
+            if "20" not in text and "19" not in text and "年" not in text:
+                continue  # no year (19xx, 20xx, …年): no date or year-month can match
             parsed = [(dt, p) for _, dt, p in find_dates(text) if plausible_publication(dt, now)]
             if parsed:
-                if rid.startswith(_LABELLED_DATE_RULES) and i < start:
-                    datelines.append(parsed[0])
-                elif rid.startswith(_LABELLED_DATE_RULES):
-                    labelled.append(parsed[0])
-                elif i < start:
+                if labelled:
+                    # The first dateline above the article outranks everything, and a
+                    # labelled footer below it everything that is left (no dateline can
+                    # follow it): the rest of the page cannot change the answer.
+                    doc.published_at, doc.published_at_precision = parsed[0]
+                    return
+                if i < start:
                     embedded.append(parsed[0])
                 continue
             ym = find_year_month(text) if ("date" in fields or i < start or i > end) else None
             if ym and plausible_publication(ym[0], now) and ("date" in fields or "(" in text):
                 year_month.append(ym)
-        for candidates in (datelines, labelled, embedded, year_month):
+        for candidates in (embedded, year_month):
             if candidates:
                 doc.published_at, doc.published_at_precision = candidates[0]
                 return
