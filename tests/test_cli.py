@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,26 @@ def test_explain_shows_every_line_and_its_decision():
     assert any(" +  " in r for r in rows)
     missing = zhclean_cli("explain", "no-such-page.txt", "--input", str(SEEDS))
     assert missing.returncode == 2 and "no source 'no-such-page.txt'" in missing.stderr
+
+
+def test_a_prefect_home_that_cannot_be_made_is_one_line_not_a_five_minute_wait(tmp_path):
+    """The temporary API keeps its database in Prefect's home; when that folder cannot be
+    made, the server failed every request and the command waited out its 300 s start-up
+    timeout before a traceback. Now: one line naming the folder and PREFECT_HOME, exit 2."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    home = blocker / "prefect"  # under a regular file: no account can create it
+    out = tmp_path / "out"
+    out.mkdir()
+    started = time.monotonic()
+    proc = zhclean_cli(
+        "run", "--input", str(SEEDS), "--output", str(out),
+        env={"PREFECT_HOME": str(home)}, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [
+        f"zhclean: cannot create Prefect's home folder {home} (Not a directory): "
+        "set PREFECT_HOME to a writable folder"
+    ]
+    assert time.monotonic() - started < 60
+    assert not any(out.iterdir())

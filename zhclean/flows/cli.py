@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     The temporary API server is launched first thing, so that its ~4 s boot overlaps
     with this process's imports and with the start of the worker processes.
     """
-    from zhclean.flows.runtime import PHASES, LocalServer, StopOnSignal
+    from zhclean.flows.runtime import PHASES, LocalServer, StopOnSignal, prefect_home_problem
 
     PHASES.mark("command")
     try:
@@ -68,6 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     StopOnSignal(lambda signum: _stop_now(signum, servers[0] if servers else None))
     server = None
     if not os.environ.get("PREFECT_API_URL"):
+        problem = prefect_home_problem()
+        if problem:  # the temporary API could not keep its database: say so, don't wait
+            print(f"zhclean: {problem}", file=sys.stderr)
+            return 2
         server = LocalServer()  # before zhclean.run's imports (pandas, pyarrow: ~1 s)
         servers.append(server)
         PHASES.mark("api_launched")

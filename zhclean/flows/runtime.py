@@ -57,6 +57,26 @@ def apply_prefect_defaults() -> None:
         os.environ.setdefault(key, value)
 
 
+def prefect_home_problem() -> str | None:
+    """Why Prefect cannot keep its database in its home folder, or None.
+
+    The temporary API keeps its SQLite database there; a home it cannot create or write
+    (a service account without a home, a read-only one) made the server fail on every
+    request and the command wait out the 300 s start-up timeout before a traceback.
+    """
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        return f"cannot create Prefect's home folder {home} ({reason}): set PREFECT_HOME to a writable folder"
+    if not os.access(home, os.W_OK | os.X_OK):
+        return (
+            f"Prefect's home folder {home} is not writable: set PREFECT_HOME to a writable folder"
+        )
+    return None
+
+
 def server_command(port: int) -> list[str]:
     """Prefect's own command for its temporary server (``prefect`` is not imported)."""
     spec = importlib.util.find_spec("prefect")
