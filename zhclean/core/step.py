@@ -16,9 +16,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from zhclean.core.record import Document
+
+T = TypeVar("T")
 
 # Who is told where the pipeline is: called with (stage, document) before a stage works on
 # one document, and with (stage, None) before a stage works on a whole batch. A supervisor
@@ -212,7 +214,7 @@ class Pipeline:
         """
         complete = False
         try:
-            for batch in _batched(docs, self.batch_docs, self.batch_bytes):
+            for batch in cut_batches(docs, _doc_bytes, self.batch_docs, self.batch_bytes):
                 for step in self.steps:
                     step.run(batch)
                 yield batch
@@ -244,17 +246,20 @@ def _doc_bytes(doc: Document) -> int:
     return doc.ref.size if doc.ref is not None else doc.raw_bytes
 
 
-def _batched(docs: Iterable[Document], max_docs: int, max_bytes: int) -> Iterator[list[Document]]:
-    """Batches of at most ``max_docs`` documents and ``max_bytes`` bytes, in order: a
-    document that would take a batch over ``max_bytes`` starts the next one."""
-    batch: list[Document] = []
-    size = 0
-    for doc in docs:
-        n = _doc_bytes(doc)
-        if batch and (len(batch) >= max_docs or size + n > max_bytes):
+def cut_batches(
+    items: Iterable[T], size: Callable[[T], int], max_docs: int, max_bytes: int
+) -> Iterator[list[T]]:
+    """Batches of at most ``max_docs`` items and ``max_bytes`` bytes, in order: an item
+    that would take a batch over ``max_bytes`` starts the next one. The pipeline and the
+    guard's supervisor (which must know where the child's batches end) both cut here."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        n = size(item)
+        if batch and (len(batch) >= max_docs or total + n > max_bytes):
             yield batch
-            batch, size = [], 0
-        batch.append(doc)
-        size += n
+            batch, total = [], 0
+        batch.append(item)
+        total += n
     if batch:
         yield batch

@@ -52,7 +52,7 @@ from zhclean.core.process import (
     signal_name,
 )
 from zhclean.core.record import Document
-from zhclean.core.step import watch
+from zhclean.core.step import cut_batches, watch
 from zhclean.run.faults import stage_fault, stage_faults
 
 MB = 1024 * 1024
@@ -540,22 +540,14 @@ def plan_batches(
 ) -> Iterator[list[int]]:
     """The items of ``plan`` in batches, as the pipeline cuts them (at most ``max_docs``
     items and ``max_bytes`` bytes; a larger item alone), single items alone."""
-    batch: list[int] = []
-    size = 0
+    run: list[int] = []
     for i in range(plan.start, len(sizes)):
         if i in plan.skip:
             continue
         if i in plan.single:
-            if batch:
-                yield batch
-                batch, size = [], 0
+            yield from cut_batches(run, sizes.__getitem__, max_docs, max_bytes)
+            run = []
             yield [i]
-            continue
-        n = sizes[i]
-        if batch and (len(batch) >= max_docs or size + n > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(i)
-        size += n
-    if batch:
-        yield batch
+        else:
+            run.append(i)
+    yield from cut_batches(run, sizes.__getitem__, max_docs, max_bytes)
