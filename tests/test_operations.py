@@ -30,12 +30,10 @@ from tests.conftest import REPO, SEEDS
 from tests.test_server import (
     BIN,
     DEPLOYMENT,
-    HEALTHY,
-    POOL,
-    _api,
     _free_port,
-    _prefect,
     _wait_until,
+    deployed_server,
+    prefect_env,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
@@ -77,48 +75,16 @@ class Deployed:
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory) -> Iterator[Deployed]:
     tmp = tmp_path_factory.mktemp("operations")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp / "prefect-home"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
+    env = prefect_env(
+        tmp, _free_port(),
         # what `prefect deployment run --watch` needs to show a run's logs
-        "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
-        "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
-        "PWD": str(REPO),  # prefect.yaml's pull step: the worker runs from the repo root
-    }
-    logs = tmp / "logs"
-    logs.mkdir()
-    server_log = open(logs / "server.log", "w")  # noqa: SIM115 - closed in finally
-    worker_log = open(logs / "worker.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=tmp, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
+        PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED="true",
+        PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED="true",
     )  # fmt: skip
-    worker = None
-    try:
-        _wait_until(lambda: _api(env, HEALTHY), 240, "the Prefect server")
-        _prefect("work-pool", "create", POOL, "--type", "process", env=env)
-        _prefect("deploy", "--all", "--no-prompt", env=env)
-        worker = subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--limit", "1"],
-            env=env, cwd=tmp, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    logs = tmp / "logs"
+    with deployed_server(tmp, logs, env) as start_worker:
+        start_worker()
         yield Deployed(env, logs)
-    finally:
-        for proc in (worker, server):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-        server_log.close()
-        worker_log.close()
 
 
 class Receiver:

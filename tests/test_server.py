@@ -14,6 +14,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -71,6 +73,64 @@ def _api(env: dict, coro):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def prefect_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a real server on 127.0.0.1 and of its CLI, worker and clients."""
+    return {
+        **os.environ,
+        "PREFECT_HOME": str(tmp / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+        "PWD": str(REPO),  # prefect.yaml's pull step: the worker runs from the repo root
+        **extra,
+    }
+
+
+@contextmanager
+def deployed_server(
+    tmp: Path, logs: Path, env: dict[str, str]
+) -> Iterator[Callable[..., subprocess.Popen]]:
+    """``prefect server start`` on ``env``'s port, healthy, with the work pool and the
+    repository's deployments; yields a function that starts the worker (``env`` or its
+    own). Server and worker are stopped, and their logs closed, whatever happens."""
+    port = env["PREFECT_API_URL"].split(":")[-1].split("/")[0]
+    logs.mkdir(exist_ok=True)
+    procs: list[subprocess.Popen] = []
+    files = []
+
+    def start(name: str, args: list[str], proc_env: dict[str, str]) -> subprocess.Popen:
+        log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed in finally
+        files.append(log)
+        procs.append(subprocess.Popen(
+            [str(BIN / "prefect"), *args], env=proc_env, cwd=tmp, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        ))  # fmt: skip
+        return procs[-1]
+
+    def start_worker(worker_env: dict[str, str] | None = None) -> subprocess.Popen:
+        args = ["worker", "start", "--pool", POOL, "--limit", "1"]
+        return start("worker", args, worker_env or env)
+
+    try:
+        start("server", ["server", "start", "--host", "127.0.0.1", "--port", port], env)
+        _wait_until(lambda: _api(env, HEALTHY), 240, "the Prefect server")
+        _prefect("work-pool", "create", POOL, "--type", "process", env=env)
+        print(_prefect("deploy", "--all", "--no-prompt", env=env).stdout)
+        yield start_worker
+    finally:
+        for proc in reversed(procs):  # the worker first, then the server
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        for log in files:
+            log.close()
+
+
 HEALTHY = """
 async def main():
     async with get_client() as client:
@@ -94,71 +154,39 @@ async def main():
 
 
 def test_deployment_schedule_worker_and_run(tmp_path):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "PREFECT_API_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_WORKER_PREFETCH_SECONDS": "1",
-        "PWD": str(REPO),  # prefect.yaml's pull step: the worker runs from the repo root
-    }
+    env = prefect_env(tmp_path, _free_port(), PREFECT_API_SERVICES_SCHEDULER_LOOP_SECONDS="2")
     log_dir = tmp_path / "logs"
-    log_dir.mkdir()
-    server_log = open(log_dir / "server.log", "w")  # noqa: SIM115 - closed in finally
-    worker_log = open(log_dir / "worker.log", "w")  # noqa: SIM115
-    server = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, cwd=tmp_path, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    worker = None
     try:
-        _wait_until(lambda: _api(env, HEALTHY), 240, "the Prefect server")
-        _prefect("work-pool", "create", POOL, "--type", "process", env=env)
-        deploy = _prefect("deploy", "--all", "--no-prompt", env=env)
-        print(deploy.stdout)
+        with deployed_server(tmp_path, log_dir, env) as start_worker:
+            info = _wait_until(
+                lambda: (i := _api(env, DEPLOYMENT_INFO))["scheduled_runs"] and i,
+                120,
+                "the scheduler to create runs",
+            )
+            print("deployment:", info)
+            assert info["schedules"] == [
+                {"cron": "0 2 * * *", "timezone": "Asia/Shanghai", "active": True}
+            ]
+            assert info["concurrency_limit"] == 1 and info["work_pool"] == POOL
+            # 02:00 in Shanghai is 18:00 UTC: the scheduler really ran on this server
+            assert all("18:00:00" in t for t in info["scheduled_runs"]), info["scheduled_runs"]
 
-        info = _wait_until(
-            lambda: (i := _api(env, DEPLOYMENT_INFO))["scheduled_runs"] and i,
-            120,
-            "the scheduler to create runs",
-        )
-        print("deployment:", info)
-        assert info["schedules"] == [
-            {"cron": "0 2 * * *", "timezone": "Asia/Shanghai", "active": True}
-        ]
-        assert info["concurrency_limit"] == 1 and info["work_pool"] == POOL
-        # 02:00 in Shanghai is 18:00 UTC: the scheduler really ran on this server
-        assert all("18:00:00" in t for t in info["scheduled_runs"]), info["scheduled_runs"]
-
-        worker = subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--limit", "1"],
-            env=env, cwd=tmp_path, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        seeds = shutil.copytree(SEEDS, tmp_path / "seeds")
-        out = tmp_path / "out"
-        run = _prefect(
-            "deployment", "run", DEPLOYMENT, "--param", f"input_dir={seeds}", "--param", f"output_dir={out}",
-            "--watch", "--watch-timeout", "600", env=env,
-        )  # fmt: skip
-        print(run.stdout)
-        assert "Completed" in run.stdout
-        documents = ds.dataset(out / "documents", format="parquet", partitioning="hive").to_table()
-        assert documents.num_rows == 5
-        assert (out / "quarantine").is_dir() and list((out / "_runs").glob("*.json"))
+            start_worker()
+            seeds = shutil.copytree(SEEDS, tmp_path / "seeds")
+            out = tmp_path / "out"
+            run = _prefect(
+                "deployment", "run", DEPLOYMENT, "--param", f"input_dir={seeds}",
+                "--param", f"output_dir={out}", "--watch", "--watch-timeout", "600", env=env,
+            )  # fmt: skip
+            print(run.stdout)
+            assert "Completed" in run.stdout
+            documents = ds.dataset(
+                out / "documents", format="parquet", partitioning="hive"
+            ).to_table()
+            assert documents.num_rows == 5
+            assert (out / "quarantine").is_dir() and list((out / "_runs").glob("*.json"))
     finally:
-        for proc in (worker, server):
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-        server_log.close()
-        worker_log.close()
-        print((log_dir / "worker.log").read_text()[-3000:])
+        if (log_dir / "worker.log").exists():
+            print((log_dir / "worker.log").read_text()[-3000:])
     server_text = (log_dir / "server.log").read_text()
     assert "Traceback" not in server_text, server_text[-3000:]
