@@ -72,6 +72,9 @@ class Score:
     """Counts over the positions that held a mark: gold mark → predicted character."""
 
     pairs: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # positions that held no mark (a real '.', a letter...) and came out as one: the
+    # per-mark figures cannot see them
+    inserted: int = 0
     docs: int = 0
     skipped: int = 0
 
@@ -83,6 +86,8 @@ class Score:
         for g, o in zip(gold, out, strict=True):
             if g in MARKS:
                 self.pairs[(g, o if o in MARKS else "")] += 1
+            elif o in MARKS:
+                self.inserted += 1
         return True
 
     def prf(self, mark: str) -> tuple[float, float, float]:
@@ -103,7 +108,12 @@ class Score:
         return right / self.marks if self.marks else 0.0
 
     def summary(self) -> dict:
-        out = {"documents": self.docs, "marks": self.marks, "marks_right": round(self.accuracy, 3)}
+        out = {
+            "documents": self.docs,
+            "marks": self.marks,
+            "marks_right": round(self.accuracy, 3),
+            "marks_inserted": self.inserted,
+        }
         for mark, name in zip(MARKS, ("full_stop", "comma", "enum_comma"), strict=True):
             out[name] = [round(x, 3) for x in self.prf(mark)]
         out["sentence_boundary_f1"] = out["full_stop"][2]
@@ -136,7 +146,8 @@ def _row(name: str, s: dict) -> str:
 
     return (
         f"| {name} | {s['documents']} | {s['marks']} | {cell(s['full_stop'])} | "
-        f"{cell(s['comma'])} | {cell(s['enum_comma'])} | {s['marks_right']:.2f} |"
+        f"{cell(s['comma'])} | {cell(s['enum_comma'])} | {s['marks_right']:.2f} | "
+        f"{s['marks_inserted']} |"
     )
 
 
@@ -164,6 +175,7 @@ def main() -> None:
         for total, part in ((total_ours, ours), (total_base, base)):
             total.docs += part.docs
             total.skipped += part.skipped
+            total.inserted += part.inserted
             for k, v in part.pairs.items():
                 total.pairs[k] += v
     if len(groups) > 1:
@@ -172,9 +184,10 @@ def main() -> None:
         print(json.dumps(results, ensure_ascii=False, indent=1))
         return
     print(
-        "| set | docs | marks | 。 P / R / F1 (sentence boundary) | ，P / R / F1 | 、P / R / F1 | marks right |"
+        "| set | docs | marks | 。 P / R / F1 (sentence boundary) | ，P / R / F1 | 、P / R / F1 | marks right "
+        "| marks where there was none |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, r in results.items():
         print(_row(f"{name}, all periods", r["all_periods"]))
         print(_row(f"**{name}, restored**", r["restored"]))

@@ -3,7 +3,7 @@
 Crawlers, OCR and old converters write every full stop, comma and enumeration comma of a
 Chinese text as an ASCII ``.`` (seed 000). Read as full stops, such a text splits into
 clause fragments (``习近平。李源潮等``). This module finds those lines and gives each
-collapsed ``.`` its mark back with a small learned model that reads the whole line.
+collapsed ``.`` its mark back with a small learned model that reads the whole paragraph.
 
 - **Detection** (:func:`collapsed_lines`, called by the normalizer before its ``.`` → 。
   pass): a line whose ``.`` after Han are its only clause punctuation (no 。，、 and at
@@ -14,8 +14,8 @@ collapsed ``.`` its mark back with a small learned model that reads the whole li
 - **Restoration** (:class:`PunctModel`): per candidate ``.`` the characters around it,
   hashed character n-grams, the lengths and contents of the clauses on both sides,
   quotation and bracket state; a bidirectional GRU over the sequence of candidates of the
-  line adds the context of the whole paragraph (a run of ，ending in 。, the items of an
-  enumeration). Numpy only; the weights are ``zhclean/data/punct_model.npz``, trained by
+  paragraph (a hard-wrapped one joined: :func:`restore_documents`) adds its whole context
+  (a run of ，ending in 。, the items of an enumeration). Numpy only; the weights are ``zhclean/data/punct_model.npz``, trained by
   ``train/punct_train.py`` (which names the data it learned from).
 """
 
@@ -262,11 +262,20 @@ def batch_features(
 # -- the model ------------------------------------------------------------------------
 
 
+# Rows of a product computed together (see _mm).
+_BLOCK = 256
+
+
 def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``x @ w`` whose rows do not depend on the other rows: OpenBLAS sends a one-row
-    product to another kernel (gemv), so one row is computed as two."""
+    product to another kernel (gemv), so one row is computed as two; and a tall product
+    to other kernels again (seen here on the 4-column output layer: 1,470 of 1,522 lines
+    differed alone and in a batch of 9,139 candidates with blocks of 1,024 rows, none with
+    blocks of 256 or 64), so rows go in blocks of at most _BLOCK."""
     if len(x) == 1:
         return (np.vstack([x, x]) @ w)[:1]
+    if len(x) > _BLOCK:
+        return np.concatenate([_mm(x[k : k + _BLOCK], w) for k in range(0, len(x), _BLOCK)])
     return x @ w
 
 
@@ -285,7 +294,8 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 class PunctModel:
     """The restoration model: numpy inference of the network ``train/punct_train.py``
-    trained (embeddings → dense → bidirectional GRU over the line's candidates → marks).
+    trained (embeddings → dense → bidirectional GRU over the candidates of a line → marks;
+    a hard-wrapped paragraph comes as one line).
 
     A line's probabilities do not depend on the other lines of its batch (tested), so a
     document gets the same marks however a run is cut into shards and batches."""
@@ -462,28 +472,122 @@ class Restored:
 _MARK_POINTS = np.array([ord(m) for m in MARKS], np.uint32)
 
 
+# A line that stops in the middle of a clause (Han, a letter or a digit at its end, no
+# mark) and a next line that carries on: a paragraph hard-wrapped over several lines.
+_OPEN_END = re.compile(f"[{HAN_RANGES}0-9A-Za-z]$")
+_HAN_END = re.compile(f"[{HAN_RANGES}{CLOSING}]$")
+_OPEN_START = re.compile(f"[{HAN_RANGES}0-9A-Za-z“‘「『（《.'\"]")
+# A line that starts a list item ("2.深入调查", "二.加强", "(3)") is never a continuation.
+_ITEM_START = re.compile(
+    r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.、．]|[(（][0-9一二三四五六七八九十]{1,3}[)）]"
+)
+# Lines hard-wrapped at a fixed width: at least this many collapsed lines, most of them
+# (this share) of exactly one length, the longest; a line of that length carries on even
+# when it happens to end with a mark.
+_WRAP_LINES = 3
+_WRAP_SHARE = 0.6
+_WRAP_WIDTH = 200
+
+
+def _wrap_width(lines: list[str], indices: list[int]) -> int | None:
+    """The width the collapsed lines were cut at, when they were cut at one: most of them
+    are exactly as long as the longest (a paragraph's last line is shorter)."""
+    if len(indices) < _WRAP_LINES:
+        return None
+    lengths = [len(lines[i]) for i in indices]
+    longest = max(lengths)
+    if longest > _WRAP_WIDTH or lengths.count(longest) < _WRAP_SHARE * len(lengths):
+        return None
+    return longest
+
+
+def _paragraphs(lines: list[str], indices: list[int]) -> list[list[int]]:
+    """The collapsed lines grouped into paragraphs: a line that stops in the middle of a
+    clause, or a full line of a text cut at a fixed width, continues on the next line when
+    that one carries on (collapsed too, or a piece with no '.' and no mark of its own but
+    perhaps the dot it starts with, and not a list item), so that the model reads the paragraph whole (the marks it gives the
+    unwrapped paragraph) instead of each piece on its own."""
+    if not indices:
+        return []
+    collapsed = set(indices)
+    width = _wrap_width(lines, indices)
+    out: list[list[int]] = []
+    for i in range(indices[0], min(indices[-1] + 2, len(lines))):
+        line, before = lines[i], lines[i - 1] if i else ""
+        carries = (
+            out
+            and out[-1][-1] == i - 1
+            and (_OPEN_END.search(before) or (width is not None and len(before) == width))
+            and _OPEN_START.match(line)
+            and not _ITEM_START.match(line)
+            and (i in collapsed or not any(c in line[1:] for c in _NATIVE + ",."))
+        )
+        if carries:
+            out[-1].append(i)
+        elif i in collapsed:
+            out.append([i])
+    return out
+
+
+def _points(line: str) -> np.ndarray:
+    return np.frombuffer(line.encode("utf-32-le", "surrogatepass"), np.uint32)
+
+
+def restore_documents(
+    docs: list[tuple[list[str], dict[int, list[int] | None]]], model: PunctModel | None = None
+) -> list[list[Restored]]:
+    """Restore the collapsed ``.`` of every document's lines in place, all through the
+    model at once. Each document is (its lines, line index → the offsets the normalizer
+    found, or None to find them again); what was decided for each line, in text order.
+
+    A paragraph hard-wrapped over several lines is read as one line: its candidates are
+    each line's own, and a dot that starts a continuation line (the wrap fell right before
+    it) is one too."""
+    model = model or PunctModel.load()
+    # (document, [(line, offsets in the line)], text, offsets in the text)
+    units: list[tuple[int, list[tuple[int, list[int]]], str, list[int]]] = []
+    for k, (lines, collapsed) in enumerate(docs):
+        for para in _paragraphs(lines, sorted(collapsed)):
+            parts, found, start = [], [], 0
+            for j, i in enumerate(para):
+                own = candidates(lines[i], collapsed.get(i))
+                if (
+                    j
+                    and 0 not in own
+                    and lines[i].startswith(".")
+                    and _HAN_END.search(lines[para[j - 1]])
+                ):
+                    own = [0, *own]  # the wrap fell right before the dot that ends the clause
+                if own:
+                    parts.append((i, own))
+                    found += [start + p for p in own]
+                start += len(lines[i])
+            if parts:
+                units.append((k, parts, "".join(lines[i] for i in para), found))
+    probs = model.predict([(text, found) for _, _, text, found in units])
+    out: list[list[Restored]] = [[] for _ in docs]
+    for (k, parts, _, _), unit_probs in zip(units, probs, strict=True):
+        lines, begin = docs[k][0], 0
+        for i, cands in parts:
+            result = Restored(i, cands, unit_probs[begin : begin + len(cands)])
+            begin += len(cands)
+            points = _points(lines[i]).copy()
+            points[cands] = _MARK_POINTS[result.marks]
+            lines[i] = points.tobytes().decode("utf-32-le", "surrogatepass")
+            out[k].append(result)
+    return out
+
+
 def restore_lines(
     lines: list[str],
     collapsed: dict[int, list[int] | None] | list[int],
     model: PunctModel | None = None,
 ) -> list[Restored]:
-    """Restore the collapsed ``.`` of the given lines of ``lines`` in place (a mapping of
-    line index to the offsets the normalizer found, or just line indices); what was
-    decided for each line, in text order."""
-    model = model or PunctModel.load()
+    """Restore the collapsed ``.`` of the given lines of one document in place (a mapping
+    of line index to the offsets the normalizer found, or just line indices)."""
     if not isinstance(collapsed, dict):
         collapsed = dict.fromkeys(collapsed)
-    items = [(i, candidates(lines[i], base)) for i, base in sorted(collapsed.items())]
-    items = [(i, c) for i, c in items if c]
-    probs = model.predict([(lines[i], c) for i, c in items])
-    out = []
-    for (i, cands), p in zip(items, probs, strict=True):
-        result = Restored(i, cands, p)
-        points = np.frombuffer(lines[i].encode("utf-32-le", "surrogatepass"), np.uint32).copy()
-        points[cands] = _MARK_POINTS[result.marks]
-        lines[i] = points.tobytes().decode("utf-32-le", "surrogatepass")
-        out.append(result)
-    return out
+    return restore_documents([(lines, collapsed)], model)[0]
 
 
 def _checked(lines: list[str], collapsed: dict[int, list[int]]) -> dict[int, list[int] | None]:
@@ -534,23 +638,18 @@ class PunctuationRestorer(Step):
         model = self._model or PunctModel.load()
         split = [d.text.split("\n") for d in todo]
         # every collapsed line of the batch through the model at once
-        jobs = [(k, i) for k, d in enumerate(todo) for i in sorted(d.collapsed_lines)]
-        flat = [split[k][i] for k, i in jobs]
-        offsets = {j: todo[k].collapsed_lines[i] for j, (k, i) in enumerate(jobs)}
-        per_doc: dict[int, list[Restored]] = {}
-        for result in restore_lines(flat, _checked(flat, offsets), model):
-            per_doc.setdefault(jobs[result.line][0], []).append(result)
-        for (k, i), line in zip(jobs, flat, strict=True):
-            split[k][i] = line
-        for k, doc in enumerate(todo):
-            made = per_doc.get(k, [])
+        jobs = [
+            (lines, _checked(lines, d.collapsed_lines))
+            for lines, d in zip(split, todo, strict=True)
+        ]
+        for doc, lines, made in zip(todo, split, restore_documents(jobs, model), strict=True):
             doc.collapsed_lines = {}
             if not made:
                 continue
             marks = np.bincount(np.concatenate([r.marks for r in made]), minlength=3)
             n = int(marks.sum())
             close = int(sum(int(r.close.sum()) for r in made))
-            doc.text = "\n".join(split[k])
+            doc.text = "\n".join(lines)
             doc.punctuation = PUNCT_RESTORED
             doc.punct_restored = n
             doc.punct_confidence = punct_confidence(close, n)
