@@ -476,6 +476,9 @@ _MARK_POINTS = np.array([ord(m) for m in MARKS], np.uint32)
 # mark) and a next line that carries on: a paragraph hard-wrapped over several lines.
 _OPEN_END = re.compile(f"[{HAN_RANGES}0-9A-Za-z]$")
 _HAN_END = re.compile(f"[{HAN_RANGES}{CLOSING}]$")
+# The dot a continuation line starts with ends the clause of the line before only when
+# Han or an opening mark follows it: "......", ".NET", ".com", ".5" are never marks.
+_LEADING_DOT = re.compile(f"\\.(?=[{HAN_RANGES}“‘「『（《])")
 _OPEN_START = re.compile(f"[{HAN_RANGES}0-9A-Za-z“‘「『（《.'\"]")
 # A line that starts a list item ("2.深入调查", "二.加强", "(3)") is never a continuation.
 _ITEM_START = re.compile(
@@ -491,21 +494,32 @@ _WRAP_WIDTH = 200
 
 def _wrap_width(lines: list[str], indices: list[int]) -> int | None:
     """The width the collapsed lines were cut at, when they were cut at one: most of them
-    are exactly as long as the longest (a paragraph's last line is shorter)."""
+    are exactly as long as the longest (a paragraph's last line is shorter), and the cut
+    shows, a full line stopping in the middle of a clause. Paragraphs that merely have one
+    length (verse, short items) end with their dot and are never joined by it."""
     if len(indices) < _WRAP_LINES:
         return None
     lengths = [len(lines[i]) for i in indices]
     longest = max(lengths)
     if longest > _WRAP_WIDTH or lengths.count(longest) < _WRAP_SHARE * len(lengths):
         return None
-    return longest
+    cut = any(len(lines[i]) == longest and _OPEN_END.search(lines[i]) for i in indices)
+    return longest if cut else None
+
+
+def _plain_piece(line: str) -> bool:
+    """A line with no dot or mark of its own, but perhaps a leading dot that ends the
+    clause of the line before (see _LEADING_DOT)."""
+    rest = line[1:] if _LEADING_DOT.match(line) else line
+    return not any(c in rest for c in _NATIVE + ",.")
 
 
 def _paragraphs(lines: list[str], indices: list[int]) -> list[list[int]]:
     """The collapsed lines grouped into paragraphs: a line that stops in the middle of a
     clause, or a full line of a text cut at a fixed width, continues on the next line when
     that one carries on (collapsed too, or a piece with no '.' and no mark of its own but
-    perhaps the dot it starts with, and not a list item), so that the model reads the paragraph whole (the marks it gives the
+    perhaps the dot it starts with, and not a list item; through the width rule, only a
+    collapsed line or another full one), so that the model reads the paragraph whole (the marks it gives the
     unwrapped paragraph) instead of each piece on its own."""
     if not indices:
         return []
@@ -514,13 +528,17 @@ def _paragraphs(lines: list[str], indices: list[int]) -> list[list[int]]:
     out: list[list[int]] = []
     for i in range(indices[0], min(indices[-1] + 2, len(lines))):
         line, before = lines[i], lines[i - 1] if i else ""
+        open_end = bool(_OPEN_END.search(before))
+        # a full line goes on into a collapsed line, or into another full line (a piece of
+        # the text without a dot); never into a short one such as a heading
+        full = width is not None and len(before) == width and (i in collapsed or len(line) == width)
         carries = (
             out
             and out[-1][-1] == i - 1
-            and (_OPEN_END.search(before) or (width is not None and len(before) == width))
+            and (open_end or full)
             and _OPEN_START.match(line)
             and not _ITEM_START.match(line)
-            and (i in collapsed or not any(c in line[1:] for c in _NATIVE + ",."))
+            and (i in collapsed or _plain_piece(line))
         )
         if carries:
             out[-1].append(i)
@@ -554,7 +572,7 @@ def restore_documents(
                 if (
                     j
                     and 0 not in own
-                    and lines[i].startswith(".")
+                    and _LEADING_DOT.match(lines[i])
                     and _HAN_END.search(lines[para[j - 1]])
                 ):
                     own = [0, *own]  # the wrap fell right before the dot that ends the clause
