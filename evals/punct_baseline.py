@@ -52,7 +52,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
-from evals.punct_eval import MARKS, Score, collapse_marks, reference_text
+from evals.punct_eval import MARKS, Score, collapse_marks, prf_cell, reference_text
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -324,12 +324,9 @@ def evaluate(corpus: Path) -> dict:
 
 
 def _row(setname: str, variant: str, system: str, s: dict) -> str:
-    def cell(v):
-        return f"{v[0]:.2f} / {v[1]:.2f} / **{v[2]:.2f}**"
-
     return (
         f"| {setname} | {variant} | {system} | {s['documents']} | {s['marks']} | "
-        f"{cell(s['full_stop'])} | {cell(s['comma'])} | {cell(s['enum_comma'])} | "
+        f"{prf_cell(s['full_stop'])} | {prf_cell(s['comma'])} | {prf_cell(s['enum_comma'])} | "
         f"{s['marks_right']:.3f} |"
     )
 

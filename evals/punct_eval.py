@@ -140,13 +140,15 @@ def repo_documents() -> list[str]:
     return [p.read_text(encoding="utf-8") for p in seeds + gold]
 
 
-def _row(name: str, s: dict) -> str:
-    def cell(v):
-        return f"{v[0]:.2f} / {v[1]:.2f} / **{v[2]:.2f}**"
+def prf_cell(v: list[float]) -> str:
+    """P / R / **F1** of one mark, as the README's tables show it."""
+    return f"{v[0]:.2f} / {v[1]:.2f} / **{v[2]:.2f}**"
 
+
+def _row(name: str, s: dict) -> str:
     return (
-        f"| {name} | {s['documents']} | {s['marks']} | {cell(s['full_stop'])} | "
-        f"{cell(s['comma'])} | {cell(s['enum_comma'])} | {s['marks_right']:.2f} | "
+        f"| {name} | {s['documents']} | {s['marks']} | {prf_cell(s['full_stop'])} | "
+        f"{prf_cell(s['comma'])} | {prf_cell(s['enum_comma'])} | {s['marks_right']:.2f} | "
         f"{s['marks_inserted']} |"
     )
 
