@@ -197,6 +197,31 @@ def test_paragraphs_of_their_own_are_read_one_by_one():
     assert all(line.endswith("。") for line in _restore(text).split("\n")[:3])
 
 
+def test_paragraphs_of_one_length_are_not_joined_by_their_width():
+    """Paragraphs that happen to have one length (verse, short items: each ends with its
+    dot) are not a text cut at a width: each reads as it does alone."""
+    paragraphs = [
+        "今天天气真的很好.我们去公园散步.看到很多人在锻炼.",
+        "明天可能要下雨了.记得带伞出门去.注意交通安全事项.",
+        "后天终于是周末啊.一起去爬山好吗.然后在山下吃饭了.",
+    ]
+    assert len({len(p) for p in paragraphs}) == 1
+    text = "\n".join([*paragraphs, "第二部分 工作安排"])
+    assert _restore(text).split("\n") == [*(_restore(p) for p in paragraphs), "第二部分 工作安排"]
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["......好吧.我们明天再走.", ".NET平台开发", ".pdf文件查看.请大家下载.", ".5版.已经发布."],
+)
+def test_a_leading_dot_that_is_no_mark_stays(after):
+    """A continuation line that starts with an ellipsis, a name, an extension or a decimal
+    keeps that dot: only a dot that Han or an opening mark follows ends the clause before."""
+    before = "他想了很久.大家都在等他.终于开口说道"
+    out = _restore(before + "\n" + after).split("\n")
+    assert out[1][:2] == after[:2]
+
+
 def test_a_list_item_starts_its_own_paragraph():
     """A line that starts with a list number is not the continuation of the line before,
     and its number stays as written."""
