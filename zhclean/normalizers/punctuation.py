@@ -15,8 +15,9 @@ collapsed ``.`` its mark back with a small learned model that reads the whole pa
   hashed character n-grams, the lengths and contents of the clauses on both sides,
   quotation and bracket state; a bidirectional GRU over the sequence of candidates of the
   paragraph (a hard-wrapped one joined: :func:`restore_documents`) adds its whole context
-  (a run of ，ending in 。, the items of an enumeration). Numpy only; the weights are ``zhclean/data/punct_model.npz``, trained by
-  ``train/punct_train.py`` (which names the data it learned from).
+  (a run of ，ending in 。, the items of an enumeration). Numpy only; the weights are
+  ``zhclean/data/punct_model.npz``, trained by ``train/punct_train.py`` (which names the
+  data it learned from).
 """
 
 from __future__ import annotations
@@ -484,9 +485,8 @@ _OPEN_START = re.compile(f"[{HAN_RANGES}0-9A-Za-z“‘「『（《.'\"]")
 _ITEM_START = re.compile(
     r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})[.、．]|[(（][0-9一二三四五六七八九十]{1,3}[)）]"
 )
-# Lines hard-wrapped at a fixed width: at least this many collapsed lines, most of them
-# (this share) of exactly one length, the longest; a line of that length carries on even
-# when it happens to end with a mark.
+# Lines hard-wrapped at a fixed width (see _wrap_width): at least this many collapsed
+# lines, this share of them exactly as long as the longest, which is at most this long.
 _WRAP_LINES = 3
 _WRAP_SHARE = 0.6
 _WRAP_WIDTH = 200
@@ -519,8 +519,8 @@ def _paragraphs(lines: list[str], indices: list[int]) -> list[list[int]]:
     clause, or a full line of a text cut at a fixed width, continues on the next line when
     that one carries on (collapsed too, or a piece with no '.' and no mark of its own but
     perhaps the dot it starts with, and not a list item; through the width rule, only a
-    collapsed line or another full one), so that the model reads the paragraph whole (the marks it gives the
-    unwrapped paragraph) instead of each piece on its own."""
+    collapsed line or another full one), so that the model reads the paragraph whole
+    (the marks it gives the unwrapped paragraph) instead of each piece on its own."""
     if not indices:
         return []
     collapsed = set(indices)
