@@ -26,6 +26,14 @@ GitHub repositories (path @ commit), or given to the project:
 | ``boson`` | web news (BosonNLP NER corpus) | ``GentleCP/Datasets`` ``NLP/NER/boson/origindata.txt`` @ 189e971 (entity markup ``{{type:text}}`` removed) | train |
 | ``car`` | forum comments (car owners, CCF BDCI 2018) | ``OYE93/Chinese-NLP-Corpus`` ``Classification/BDCI_Car_2018/{train_2,test_public_2}.csv`` @ e9bb5b5 | train |
 | ``msra`` | news (People's Daily, MSRA NER corpus) | ``SophonPlus/ChineseNlpCorpus`` ``datasets/dh_msra/dh_msra.zip`` @ a0b781d (one sentence per block; consecutive sentences, put back in reading order, grouped 2-8 to a paragraph) | train |
+| ``weibo`` | microblogs: Weibo posts and reposts' comments, 2011-2014 (CED rumour corpus) | ``thunlp/Chinese_Rumor_Dataset`` ``CED_Dataset/*/*.json`` @ c1178d8 (comments of a repost chain split, mentions, emoji tags and links dropped) | train |
+| ``dureader`` | web: Baidu search results (Zhidao answers, Jingyan how-tos, web pages) | ``baidu/DuReader`` ``DuReader-2.0/data/demo/{trainset,devset,testset}/search.*.json`` @ c625076 (each document's paragraphs) | train |
+| ``kdconv`` | dialogue (crowd-written, about films, music, travel) | ``thu-coai/KdConv`` ``data/{film,music,travel}/{dev,test}.json`` @ 653db76 | train |
+| ``essays`` | modern essays | ``lqfeng/NLPDataset`` ``实体识别/Chinese-Literature/{test,validation}.txt`` @ fb49caf (one character per line) | train |
+| ``medforum`` | forum posts (a medical forum) | same repository, ``中文分词/AMTTL/forum_{train,dev,test}.txt`` (one character per line) | train |
+| ``weibo_ner`` | microblogs (Weibo NER corpus) | ``OYE93/Chinese-NLP-Corpus`` ``NER/Weibo/weiboNER_2nd_conll.{train,dev,test}`` @ e9bb5b5 (one character per line) | train |
+| ``judgments`` | court judgments (administrative cases) | ``lr12/textcnnrnn`` ``data/ay/cnews.{train,val,test}.txt`` @ aa0560b | train |
+| ``sohu`` | news (a Sogou news sample, Sohu) | ``NICE-FUTURE/tfidf-cosine-text-recommendation`` ``news_sohusite_xml.smarty.dat`` @ c4ae9d1 | train |
 
 The held-out part mixes genres (web, news, reviews, Q&A) and is document-disjoint from
 the training part; ``cec`` and ``hotel`` are also source-disjoint. Samples are drawn with
@@ -132,7 +140,85 @@ def build(src: Path) -> list[dict]:
     for name in ("bdci_car_train_2.csv", "bdci_car_test_public_2.csv"):
         car += [r["content"] for r in _csv_rows((src / name).read_text("utf-8"))]
     add("car", "forum", list(dict.fromkeys(car)))
+
+    # third model: more web genres (microblogs, search results and Q&A, dialogue, essays,
+    # a medical forum, judgments, news), appended so that the documents above keep their ids
+    add("weibo", "forum", list(dict.fromkeys(_weibo(src / "CED_Dataset"))))
+    add("dureader", "web", _dureader(src))
+    kdconv = []
+    for topic in ("film", "music", "travel"):
+        for name in ("dev", "test"):
+            dialogues = json.loads(
+                (src / f"thu-coai__KdConv__{topic}_{name}.json").read_text("utf-8")
+            )
+            kdconv += ["\n".join(m["message"] for m in d["messages"]) for d in dialogues]
+    add("kdconv", "dialogue", list(dict.fromkeys(kdconv)))
+    essays = []
+    for name in ("test", "validation"):
+        essays += _char_lines(src / f"lqfeng__NLPDataset__Chinese-Literature_{name}.txt", " ")
+    add("essays", "essay", list(dict.fromkeys(essays)))
+    forum = []
+    for name in ("train", "dev", "test"):
+        forum += _char_lines(src / f"lqfeng__NLPDataset__AMTTL_forum_{name}.txt", "\t")
+    add("medforum", "forum", list(dict.fromkeys(forum)))
+    posts = []
+    for name in ("train", "dev", "test"):
+        path = src / f"OYE93__Chinese-NLP-Corpus__weiboNER_2nd_conll.{name}"
+        # each character carries the position of its word as a digit
+        posts += [p for t in _char_lines(path, "\t", strip=1) for p in _comments(t)]
+    add("weibo_ner", "forum", list(dict.fromkeys(posts)))
+    judgments = []
+    for name in ("train", "val", "test"):
+        lines = (src / f"lr12__textcnnrnn__cnews.{name}.txt").read_text("utf-8").splitlines()
+        judgments += [ln.split("\t", 1)[1] for ln in lines if "\t" in ln]
+    add("judgments", "legal", list(dict.fromkeys(judgments)))
+    sohu = src / "NICE-FUTURE__tfidf-cosine-text-recommendation__news_sohusite_xml.smarty.dat"
+    add("sohu", "news", re.findall(r"<content>(.+?)</content>", sohu.read_text("utf-8")))
     return docs
+
+
+def _char_lines(path: Path, sep: str, strip: int = 0) -> list[str]:
+    """Texts stored one character per line with a tag, a blank line between texts."""
+    texts = []
+    for block in re.split(r"\n\s*\n", path.read_text("utf-8")):
+        chars = [ln.split(sep)[0] for ln in block.split("\n") if ln.strip()]
+        texts.append("".join(c[: len(c) - strip] for c in chars))
+    return texts
+
+
+def _comments(text: str) -> list[str]:
+    """A microblog text's comments (a repost chain ``//@user:`` split), with replies'
+    ``回复@user:``, mentions, emoji tags and links dropped; a comment under 20 characters
+    or with fewer than two marks is left out."""
+    out = []
+    for piece in re.split(r"//@[^:：\s]{1,30}[:：]", text):
+        piece = re.sub(r"回复@[^:：\s]{1,30}[:：]|@[^\s:：@，。]{1,30}|\[[^\]]{1,8}\]", "", piece)
+        piece = re.sub(r"https?:\S*", "", piece).strip()
+        if len(piece) >= 20 and sum(piece.count(m) for m in "。，、") >= 2:
+            out.append(piece)
+    return out
+
+
+def _weibo(folder: Path) -> list[str]:
+    """Weibo posts and their reposts' comments (CED), each comment on its own."""
+    texts = []
+    for path in sorted(folder.glob("*/*.json")):
+        data = json.loads(path.read_text("utf-8"))
+        for post in data if isinstance(data, list) else [data]:
+            texts += _comments(post.get("text") or "")
+    return texts
+
+
+def _dureader(src: Path) -> list[str]:
+    """DuReader's search results (Baidu Zhidao, Baidu Jingyan, web pages): each
+    document's paragraphs as one text. Its ，were written ',' (the normalizer gives them
+    back between Chinese characters, as a run does)."""
+    texts = []
+    for name in ("train", "dev", "test"):
+        for line in (src / f"baidu__DuReader__search.{name}.json").open(encoding="utf-8"):
+            for doc in json.loads(line)["documents"]:
+                texts.append("\n".join(p.strip() for p in doc["paragraphs"] if p.strip()))
+    return list(dict.fromkeys(texts))
 
 
 def _chid(src: Path) -> list[str]:
