@@ -3,7 +3,9 @@ given its marks back; every other text stays exactly as it was."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -33,7 +35,7 @@ from zhclean.run.pipeline import build_pipeline
 # 34 dev pages' gold, collapsed; none of it is trained on), less a margin: a model or a
 # change that does worse fails here (reading each line of a hard-wrapped paragraph on its
 # own does: 0.647 and 73.2%). Measured values: see the README ("Punctuation restoration").
-FLOOR = {"sentence_boundary_f1": 0.66, "enum_comma_f1": 0.54, "marks_right": 0.735}
+FLOOR = {"sentence_boundary_f1": 0.685, "enum_comma_f1": 0.60, "marks_right": 0.75}
 
 
 def _front(text: str) -> Document:
@@ -259,6 +261,28 @@ def test_a_long_line_gets_the_same_probabilities_alone_or_beside_its_copies():
     for batch in ([item, item], [item, (other, candidates(other)), item]):
         for probs in model.predict(batch)[:: len(batch) - 1]:
             assert np.array_equal(probs, alone)
+
+
+def test_the_model_is_the_mean_of_its_networks():
+    """The packaged model averages the probabilities of networks trained with other seeds;
+    a file holding one of them (its arrays without the ``m<i>.`` prefix) is a model whose
+    probabilities are that network's alone."""
+    packaged = resources.files("zhclean") / "data" / "punct_model.npz"
+    with resources.as_file(packaged) as path, np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    model = PunctModel(arrays)
+    assert len(model.networks) == json.loads(str(arrays["meta"]))["members"] >= 2
+    item = _seed_000_item()
+    alone = []
+    for i in range(len(model.networks)):
+        meta = {k: v for k, v in json.loads(str(arrays["meta"])).items() if k != "members"}
+        one = {k.removeprefix(f"m{i}."): v for k, v in arrays.items() if k.startswith(f"m{i}.")}
+        single = PunctModel({**one, "meta": np.array(json.dumps(meta)), "vocab": arrays["vocab"]})
+        assert len(single.networks) == 1
+        alone.append(single.predict([item])[0])
+    assert not np.allclose(alone[0], alone[1], atol=1e-3)  # the members do differ
+    mean = sum(alone[1:], alone[0].copy()) / np.float32(len(alone))
+    np.testing.assert_allclose(model.predict([item])[0], mean, rtol=0, atol=1e-6)
 
 
 class _CountingModel(PunctModel):

@@ -15,9 +15,9 @@ collapsed ``.`` its mark back with a small learned model that reads the whole pa
   hashed character n-grams, the lengths and contents of the clauses on both sides,
   quotation and bracket state; a bidirectional GRU over the sequence of candidates of the
   paragraph (a hard-wrapped one joined: :func:`restore_documents`) adds its whole context
-  (a run of ，ending in 。, the items of an enumeration). Numpy only; the weights are
-  ``zhclean/data/punct_model.npz``, trained by ``train/punct_train.py`` (which names the
-  data it learned from).
+  (a run of ，ending in 。, the items of an enumeration); two such networks, trained with
+  other seeds, are averaged. Numpy only; the weights are ``zhclean/data/punct_model.npz``,
+  trained by ``train/punct_train.py`` (which names the data it learned from).
 """
 
 from __future__ import annotations
@@ -293,20 +293,11 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)
 
 
-class PunctModel:
-    """The restoration model: numpy inference of the network ``train/punct_train.py``
-    trained (embeddings → dense → bidirectional GRU over the candidates of a line → marks;
-    a hard-wrapped paragraph comes as one line).
+class _Network:
+    """One trained network in numpy (embeddings → dense → bidirectional GRU over the
+    candidates of a line → 。，、), the mirror of ``train/punct_train.py``'s ``Net``."""
 
-    A line's probabilities do not depend on the other lines of its batch (tested), so a
-    document gets the same marks however a run is cut into shards and batches."""
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.meta = json.loads(str(arrays["meta"]))
-        self.window = int(self.meta["window"])
-        self.buckets = int(self.meta["buckets"])
-        self.table = char_table(arrays["vocab"])
-        f32 = {k: v.astype(np.float32) for k, v in arrays.items() if k not in ("meta", "vocab")}
+    def __init__(self, f32: dict[str, np.ndarray]) -> None:
         self.emb = f32["emb"]
         self.hash_emb = f32["hash_emb"]
         self.bag_emb = f32["bag_emb"]
@@ -327,17 +318,6 @@ class PunctModel:
         w2 = f32["out.weight"].T
         self.w2 = np.hstack([w2, np.zeros((len(w2), 1), np.float32)])
         self.b2 = f32["out.bias"]
-
-    @classmethod
-    @cache
-    def load(cls) -> PunctModel:
-        """The packaged model (loaded once per process)."""
-        path = resources.files("zhclean") / "data" / "punct_model.npz"
-        with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
-            return cls({k: data[k] for k in data.files})
-
-    def features(self, items: list[tuple[str, list[int]]]) -> Features:
-        return batch_features(items, self.table, self.window, self.buckets)
 
     def _inputs(self, feats: Features) -> np.ndarray:
         """The dense layer's input for each candidate."""
@@ -368,6 +348,97 @@ class PunctModel:
             col += bag.shape[1]
         return x
 
+    def gates(self, feats: Features) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The dense layer's output and the GRU's input gates of each direction."""
+        dense = np.maximum(_mm(self._inputs(feats), self.w1) + self.b1, 0.0)
+        return dense, [_mm(dense, w_ih) + b_ih for w_ih, _, b_ih, _ in self.gru]
+
+    def output(self, states: np.ndarray, dense: np.ndarray) -> np.ndarray:
+        """Probabilities of 。，、 from the GRU states (both directions) and the dense output."""
+        two_h = 2 * self.hidden
+        states = np.ascontiguousarray(states)
+        logits = (_mm(states, self.w2[:two_h]) + _mm(dense, self.w2[two_h:]))[:, :3] + self.b2
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _recurrence(
+    gates_x: list[np.ndarray], w_hh: np.ndarray, b_hh: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """The GRU states of every candidate in each stacked direction (even: forward, odd:
+    backward; two per network), side by side: (candidates, directions × hidden).
+
+    Every direction of every network steps together, and lines of similar length run their
+    recurrence together (little padding): the step loop is most of the model's time, so
+    one loop serves all networks; each direction's product is its own (see _bmm)."""
+    k, h = len(gates_x), w_hh.shape[1]
+    n = len(gates_x[0])
+    states = np.zeros((n, k * h), np.float32)
+    line_of = np.repeat(np.arange(len(counts)), counts)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    step = np.arange(n) - first[line_of]
+    t_of = (step, counts[line_of] - 1 - step)
+    b_hh = b_hh[:, None, :]
+    group_of = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
+    for group in np.unique(group_of[counts > 0]):
+        lines = np.flatnonzero((group_of == group) & (counts > 0))
+        row = np.full(len(counts), -1)
+        row[lines] = np.arange(len(lines))
+        member = row[line_of] >= 0
+        r_of = row[line_of][member]
+        steps = int(counts[lines].max())
+        padded = np.zeros((steps, k, len(lines), 3 * h), np.float32)
+        for d in range(k):
+            padded[t_of[d % 2][member], d, r_of] = gates_x[d][member]
+        out = np.empty((steps, k, len(lines), h), np.float32)
+        state = np.zeros((k, len(lines), h), np.float32)
+        for t in range(steps):
+            gx = padded[t]
+            gh = _bmm(state, w_hh) + b_hh
+            rz = _sigmoid(gx[..., : 2 * h] + gh[..., : 2 * h])
+            cand = np.tanh(gx[..., 2 * h :] + rz[..., :h] * gh[..., 2 * h :])
+            state = cand + rz[..., h:] * (state - cand)
+            out[t] = state
+        for d in range(k):
+            states[member, d * h : (d + 1) * h] = out[t_of[d % 2][member], d, r_of]
+    return states
+
+
+class PunctModel:
+    """The restoration model: the mean of the probabilities of a few networks trained
+    alike with other seeds (an ensemble of two gains about as much as the last doubling of
+    the training text did), all reading the same features.
+
+    A line's probabilities do not depend on the other lines of its batch (tested), so a
+    document gets the same marks however a run is cut into shards and batches."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.meta = json.loads(str(arrays["meta"]))
+        self.window = int(self.meta["window"])
+        self.buckets = int(self.meta["buckets"])
+        self.table = char_table(arrays["vocab"])
+        f32 = {k: v.astype(np.float32) for k, v in arrays.items() if k not in ("meta", "vocab")}
+        # a file of one network, or of several whose arrays are prefixed m0., m1., ...
+        prefixes = [f"m{i}." for i in range(int(self.meta.get("members", 0)))] or [""]
+        self.networks = [
+            _Network({k[len(p) :]: v for k, v in f32.items() if k.startswith(p)}) for p in prefixes
+        ]
+        # every direction of every network, stacked for the one recurrence
+        self.w_hh = np.stack([g[1] for net in self.networks for g in net.gru])
+        self.b_hh = np.stack([g[3] for net in self.networks for g in net.gru])
+
+    @classmethod
+    @cache
+    def load(cls) -> PunctModel:
+        """The packaged model (loaded once per process)."""
+        path = resources.files("zhclean") / "data" / "punct_model.npz"
+        with resources.as_file(path) as p, np.load(p, allow_pickle=False) as data:
+            return cls({k: data[k] for k in data.files})
+
+    def features(self, items: list[tuple[str, list[int]]]) -> Features:
+        return batch_features(items, self.table, self.window, self.buckets)
+
     def predict(self, items: list[tuple[str, list[int]]]) -> list[np.ndarray]:
         """Probabilities of 。，、 for each candidate of each (line, candidates) item.
 
@@ -388,47 +459,16 @@ class PunctModel:
 
     def _predict(self, items: list[tuple[str, list[int]]]) -> list[np.ndarray]:
         feats = self.features(items)
-        counts = feats.counts
-        dense = np.maximum(_mm(self._inputs(feats), self.w1) + self.b1, 0.0)
-        h = self.hidden
-        states = np.zeros((len(dense), 2 * h), np.float32)
-        line_of = np.repeat(np.arange(len(counts)), counts)
-        first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        step = np.arange(len(dense)) - first[line_of]
-        # both directions step together; lines of similar length run their recurrence
-        # together (little padding); each direction's product is its own (see _mm)
-        gates_x = [_mm(dense, w_ih) + b_ih for w_ih, _, b_ih, _ in self.gru]
-        t_of = (step, counts[line_of] - 1 - step)
-        w_hh = np.stack([g[1] for g in self.gru])
-        b_hh = np.stack([g[3] for g in self.gru])[:, None, :]
-        group_of = np.ceil(np.log2(np.maximum(counts, 1))).astype(np.int64)
-        for group in np.unique(group_of[counts > 0]):
-            lines = np.flatnonzero((group_of == group) & (counts > 0))
-            row = np.full(len(counts), -1)
-            row[lines] = np.arange(len(lines))
-            member = row[line_of] >= 0
-            r_of = row[line_of][member]
-            steps = int(counts[lines].max())
-            padded = np.zeros((steps, 2, len(lines), 3 * h), np.float32)
-            for d in (0, 1):
-                padded[t_of[d][member], d, r_of] = gates_x[d][member]
-            out = np.empty((steps, 2, len(lines), h), np.float32)
-            state = np.zeros((2, len(lines), h), np.float32)
-            for t in range(steps):
-                gx = padded[t]
-                gh = _bmm(state, w_hh) + b_hh
-                rz = _sigmoid(gx[..., : 2 * h] + gh[..., : 2 * h])
-                cand = np.tanh(gx[..., 2 * h :] + rz[..., :h] * gh[..., 2 * h :])
-                state = cand + rz[..., h:] * (state - cand)
-                out[t] = state
-            for d in (0, 1):
-                states[member, d * h : (d + 1) * h] = out[t_of[d][member], d, r_of]
-        two_h = 2 * h
-        logits = (_mm(states, self.w2[:two_h]) + _mm(dense, self.w2[two_h:]))[:, :3] + self.b2
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        probs = e / e.sum(axis=1, keepdims=True)
-        return np.split(probs, np.cumsum(counts)[:-1])
+        made = [net.gates(feats) for net in self.networks]
+        states = _recurrence(
+            [g for _, gates in made for g in gates], self.w_hh, self.b_hh, feats.counts
+        )
+        two_h = 2 * self.networks[0].hidden
+        probs = np.zeros((len(states), 3), np.float32)
+        for i, (net, (dense, _)) in enumerate(zip(self.networks, made, strict=True)):
+            probs += net.output(states[:, i * two_h : (i + 1) * two_h], dense)
+        probs /= np.float32(len(self.networks))
+        return np.split(probs, np.cumsum(feats.counts)[:-1])
 
 
 @dataclass(frozen=True)
