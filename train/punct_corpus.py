@@ -29,11 +29,11 @@ GitHub repositories (path @ commit), or given to the project:
 | ``weibo`` | microblogs: Weibo posts and reposts' comments, 2011-2014 (CED rumour corpus) | ``thunlp/Chinese_Rumor_Dataset`` ``CED_Dataset/*/*.json`` @ c1178d8 (comments of a repost chain split, mentions, emoji tags and links dropped) | train |
 | ``dureader`` | web: Baidu search results (Zhidao answers, Jingyan how-tos, web pages) | ``baidu/DuReader`` ``DuReader-2.0/data/demo/{trainset,devset,testset}/search.*.json`` @ c625076 (each document's paragraphs) | train |
 | ``kdconv`` | dialogue (crowd-written, about films, music, travel) | ``thu-coai/KdConv`` ``data/{film,music,travel}/{dev,test}.json`` @ 653db76 | train |
-| ``essays`` | modern essays | ``lqfeng/NLPDataset`` ``实体识别/Chinese-Literature/{test,validation}.txt`` @ fb49caf (one character per line) | train |
-| ``medforum`` | forum posts (a medical forum) | same repository, ``中文分词/AMTTL/forum_{train,dev,test}.txt`` (one character per line) | train |
+| ``essays`` | sentences of modern essays (the files hold one sentence per block: each is a document of its own, some starting with the closing quote of the sentence before) | ``lqfeng/NLPDataset`` ``实体识别/Chinese-Literature/{test,validation}.txt`` @ fb49caf (one character per line) | train |
+| ``medforum`` | sentences of forum posts (a medical forum; one sentence per block, as above) | same repository, ``中文分词/AMTTL/forum_{train,dev,test}.txt`` (one character per line) | train |
 | ``weibo_ner`` | microblogs (Weibo NER corpus) | ``OYE93/Chinese-NLP-Corpus`` ``NER/Weibo/weiboNER_2nd_conll.{train,dev,test}`` @ e9bb5b5 (one character per line) | train |
 | ``judgments`` | court judgments (administrative cases) | ``lr12/textcnnrnn`` ``data/ay/cnews.{train,val,test}.txt`` @ aa0560b | train |
-| ``sohu`` | news (a Sogou news sample, Sohu) | ``NICE-FUTURE/tfidf-cosine-text-recommendation`` ``news_sohusite_xml.smarty.dat`` @ c4ae9d1 | train |
+| ``sohu`` | news (a Sogou news sample, Sohu) | ``NICE-FUTURE/tfidf-cosine-text-recommendation`` ``news_sohusite_xml.smarty.dat`` @ c4ae9d1 (164 contents, 157 distinct; their paragraph separator U+E40C is a private-use character the normalizer drops, so paragraphs run together; about half are cut off mid-sentence) | train |
 
 The held-out part mixes genres (web, news, reviews, Q&A) and is document-disjoint from
 the training part; ``cec`` and ``hotel`` are also source-disjoint. Samples are drawn with
@@ -178,7 +178,8 @@ def build(src: Path) -> list[dict]:
 
 
 def _char_lines(path: Path, sep: str, strip: int = 0) -> list[str]:
-    """Texts stored one character per line with a tag, a blank line between texts."""
+    """Texts stored one character per line with a tag, a blank line after each text (a
+    sentence, in the essay and forum files)."""
     texts = []
     for block in re.split(r"\n\s*\n", path.read_text("utf-8")):
         chars = [ln.split(sep)[0] for ln in block.split("\n") if ln.strip()]

@@ -164,6 +164,8 @@ def main() -> None:
         "--caps", type=float, default=100.0, help="multiply the per-source caps (100: none bind)"
     )
     args = parser.parse_args()
+    if args.members < 1:
+        parser.error("--members must be at least 1")
 
     torch.set_num_threads(args.threads)
     started = time.process_time()
@@ -324,7 +326,7 @@ def main() -> None:
             f1, acc = score(logits, y, bias)
             obj = (f1[0] + f1[2]) / 2
             print(
-                f"epoch {epoch}: loss {total / steps:.4f}  valid F1 。{f1[0]:.3f} ，{f1[1]:.3f} "
+                f"seed {seed} epoch {epoch}: loss {total / steps:.4f}  valid F1 。{f1[0]:.3f} ，{f1[1]:.3f} "
                 f"、{f1[2]:.3f}  marks right {acc:.3f}  bias {bias.tolist()}  "
                 f"{time.process_time() - started:.0f} CPU-s",
                 flush=True,

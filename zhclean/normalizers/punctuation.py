@@ -281,7 +281,7 @@ def _mm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _bmm(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x[d] @ w[d]`` for both directions d in one stacked product; one line is
+    """``x[d] @ w[d]`` for every stacked direction d (two per network) in one product; one line is
     computed as two (see _mm), through the same stacked product as a group of lines, so
     that its recurrence does not depend on how many lines share its length group."""
     if x.shape[1] == 1:
@@ -407,8 +407,8 @@ def _recurrence(
 
 class PunctModel:
     """The restoration model: the mean of the probabilities of a few networks trained
-    alike with other seeds (an ensemble of two gains about as much as the last doubling of
-    the training text did), all reading the same features.
+    alike with other seeds, all reading the same features (two networks moved held-out
+    sentence boundaries where more training text alone did not; see the README).
 
     A line's probabilities do not depend on the other lines of its batch (tested), so a
     document gets the same marks however a run is cut into shards and batches."""
@@ -421,6 +421,8 @@ class PunctModel:
         f32 = {k: v.astype(np.float32) for k, v in arrays.items() if k not in ("meta", "vocab")}
         # a file of one network, or of several whose arrays are prefixed m0., m1., ...
         prefixes = [f"m{i}." for i in range(int(self.meta.get("members", 0)))] or [""]
+        if prefixes == [""] and "emb" not in f32:
+            raise ValueError("punctuation model: prefixed networks but no 'members' in its meta")
         self.networks = [
             _Network({k[len(p) :]: v for k, v in f32.items() if k.startswith(p)}) for p in prefixes
         ]
