@@ -263,18 +263,27 @@ def test_a_long_line_gets_the_same_probabilities_alone_or_beside_its_copies():
             assert np.array_equal(probs, alone)
 
 
+def _packaged_arrays() -> dict[str, np.ndarray]:
+    """The arrays of the packaged model file, as PunctModel.load reads them."""
+    packaged = resources.files("zhclean") / "data" / "punct_model.npz"
+    with resources.as_file(packaged) as path, np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _meta_without_count(arrays: dict[str, np.ndarray]) -> dict:
+    return {k: v for k, v in json.loads(str(arrays["meta"])).items() if k != "members"}
+
+
 def test_the_model_is_the_mean_of_its_networks():
     """The packaged model averages the probabilities of networks trained with other seeds;
     a file holding one of them (its arrays without the ``m<i>.`` prefix) is a model whose
     probabilities are that network's alone."""
-    packaged = resources.files("zhclean") / "data" / "punct_model.npz"
-    with resources.as_file(packaged) as path, np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
+    arrays = _packaged_arrays()
     model = PunctModel(arrays)
     assert len(model.networks) == json.loads(str(arrays["meta"]))["members"] >= 2
     item = _seed_000_item()
     alone = []
-    meta = {k: v for k, v in json.loads(str(arrays["meta"])).items() if k != "members"}
+    meta = _meta_without_count(arrays)
     for i in range(len(model.networks)):
         one = {k.removeprefix(f"m{i}."): v for k, v in arrays.items() if k.startswith(f"m{i}.")}
         single = PunctModel({**one, "meta": np.array(json.dumps(meta)), "vocab": arrays["vocab"]})
@@ -286,10 +295,8 @@ def test_the_model_is_the_mean_of_its_networks():
 
 
 def test_a_file_of_prefixed_networks_without_their_count_is_refused():
-    packaged = resources.files("zhclean") / "data" / "punct_model.npz"
-    with resources.as_file(packaged) as path, np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    meta = {k: v for k, v in json.loads(str(arrays["meta"])).items() if k != "members"}
+    arrays = _packaged_arrays()
+    meta = _meta_without_count(arrays)
     with pytest.raises(ValueError, match="members"):
         PunctModel({**arrays, "meta": np.array(json.dumps(meta))})
 
