@@ -8,6 +8,7 @@ creates the process pool, deploys from prefect.yaml with `prefect deploy --all
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -71,6 +72,24 @@ def _api(env: dict, coro):
     import json
 
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# A log record of the server starts with its time ("03:58:12.333 | ERROR   | ...") or,
+# from uvicorn, with its level ("ERROR:    Exception in ASGI application").
+_LOG_RECORD = re.compile(r"^(?=\d\d:\d\d:\d\d\.\d{3} \||[A-Z]+: )", re.MULTILINE)
+# SQLite under the server's own concurrent writers (worker polls, state changes) can
+# answer "database is locked" to one transaction; Prefect logs it with a traceback and the
+# client retries. It says nothing about zhclean, so it is the one traceback allowed.
+_SQLITE_LOCKED = "sqlite3.OperationalError: database is locked"
+
+
+def server_tracebacks(text: str) -> list[str]:
+    """The server log's records that hold a traceback, but for SQLite's lock contention."""
+    return [
+        record
+        for record in _LOG_RECORD.split(text)
+        if "Traceback" in record and _SQLITE_LOCKED not in record
+    ]
 
 
 def prefect_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
@@ -188,5 +207,5 @@ def test_deployment_schedule_worker_and_run(tmp_path):
     finally:
         if (log_dir / "worker.log").exists():
             print((log_dir / "worker.log").read_text()[-3000:])
-    server_text = (log_dir / "server.log").read_text()
-    assert "Traceback" not in server_text, server_text[-3000:]
+    errors = server_tracebacks((log_dir / "server.log").read_text())
+    assert not errors, errors[0][-3000:]
